@@ -14,11 +14,11 @@ import os
 import re
 from typing import Any, Callable, Dict, List, Mapping, Sequence
 
-NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
-SEGMENT_RE = re.compile(r"^[A-Za-z0-9_~.-]+$")
+NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}\Z")
+SEGMENT_RE = re.compile(r"^[A-Za-z0-9_~.-]+\Z")
 IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
-MODULE_RE = re.compile(rf"^{IDENT}(\.{IDENT})*:{IDENT}$")
-ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MODULE_RE = re.compile(rf"^{IDENT}(\.{IDENT})*:{IDENT}\Z")
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 STATES = ("present", "disabled", "absent")
 APP_KEYS = frozenset(
     ("name", "mount", "module", "source", "packages", "requirements", "env", "static", "processes", "state")
@@ -152,7 +152,7 @@ def _check_lists(app: App, err: Callable[[str], None]) -> None:
         for key, value in env.items():
             if not isinstance(key, str) or not ENV_NAME_RE.match(key):
                 err(f"env variable name {key!r} is invalid; allowed: letters, digits and '_', not starting with a digit")
-            if isinstance(value, (Mapping, list)) or (isinstance(value, str) and "\n" in value):
+            if value is None or isinstance(value, (Mapping, list)) or (isinstance(value, str) and ("\n" in value or "\r" in value)):
                 err(f"env {key!r} must be a single-line string, a number or a boolean")
 
     static = app.get("static", [])
@@ -175,11 +175,16 @@ def _check_lists(app: App, err: Callable[[str], None]) -> None:
             err(f"static[{i}] needs a source: static files are served from the app's code directory")
 
 
+def _is_live(app: Any) -> bool:
+    """Absent apps are being removed: they cannot conflict with the others."""
+    return isinstance(app, Mapping) and app.get("state", "present") != "absent"
+
+
 def _check_conflicts(apps: Sequence[Any], errors: List[str]) -> None:
     seen_names: Dict[str, int] = {}
     seen_mounts: Dict[str, int] = {}
     for i, app in enumerate(apps):
-        if not isinstance(app, Mapping) or app.get("state", "present") == "absent":
+        if not _is_live(app):
             continue
         name, mount = app.get("name"), app.get("mount")
         if isinstance(name, str):
@@ -192,7 +197,7 @@ def _check_conflicts(apps: Sequence[Any], errors: List[str]) -> None:
                 errors.append(f"{_app_label(i, app)}: mount '{mount}' is already used by app '{other.get('name')}'; mounts must be unique")
             seen_mounts.setdefault(mount, i)
     for i, app in enumerate(apps):
-        if not isinstance(app, Mapping) or not isinstance(app.get("static"), list) or not isinstance(app.get("mount"), str):
+        if not _is_live(app) or not isinstance(app.get("static"), list) or not isinstance(app.get("mount"), str):
             continue
         for entry in app["static"]:
             if not isinstance(entry, Mapping) or not isinstance(entry.get("url"), str):
@@ -220,7 +225,12 @@ def apps_errors(apps: Any, base_dir: str = ".") -> List[str]:
 
 
 def apps_normalize(
-    apps: Sequence[App], root: str, base_dir: str = ".", listen: int = 1024, processes: int = 2
+    apps: Sequence[App],
+    root: str,
+    base_dir: str = ".",
+    listen: int = 1024,
+    processes: int = 2,
+    nginx_dir: str = "/etc/nginx/appmount",
 ) -> List[Dict[str, Any]]:
     """The records used by the role's tasks and templates, one per app."""
     result: List[Dict[str, Any]] = []
@@ -233,6 +243,9 @@ def apps_normalize(
         code_dir = f"{home}/code" if source else None
         env = {"APPMOUNT_APP": name, "APPMOUNT_MOUNT": mount, "APPMOUNT_DATA_DIR": f"{home}/data"}
         env.update({str(k): _env_value(v) for k, v in (app.get("env") or {}).items()})
+        uwsgi_ini = f"/etc/uwsgi/apps-available/{name}.ini"
+        nginx_conf = f"{nginx_dir}/locations-available/{name}.conf"
+        run_dir, log = f"/run/uwsgi/app/{name}", f"/var/log/uwsgi/app/{name}.log"
         result.append(
             {
                 "name": name,
@@ -250,7 +263,13 @@ def apps_normalize(
                 "env": env,
                 "processes": app.get("processes", processes),
                 "listen": listen,
-                "socket": f"/run/uwsgi/app/{name}/socket",
+                "socket": f"{run_dir}/socket",
+                "uwsgi_ini": uwsgi_ini,
+                "uwsgi_enabled": f"/etc/uwsgi/apps-enabled/{name}.ini",
+                "nginx_conf": nginx_conf,
+                "nginx_enabled": f"{nginx_dir}/locations-enabled/{name}.conf",
+                # everything an absent app leaves behind on the host
+                "purge": [uwsgi_ini, nginx_conf, home, run_dir, log],
                 "location": "/" if mount == "/" else mount + "/",
                 "static": [
                     {"url": join_url(mount, s["url"]) + "/", "dir": f"{code_dir}/{s['path'].strip('/')}/"}

@@ -1,0 +1,45 @@
+# appmount.wsgi developer commands. Every target uses .venv (made by `make setup`).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+STAMP := $(VENV)/.installed
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+DEMO_PORT ?= 8080
+APPS ?= examples/apps.yml
+SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
+
+.PHONY: help setup docker images lint unit molecule test demo demo-down
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt scripts/setup.sh
+	scripts/setup.sh
+	touch $@
+
+setup: $(STAMP) ## create .venv with the pinned Python tools
+
+docker: ## make sure a Docker engine answers (installs Debian's docker.io as root if needed)
+	scripts/ensure-docker.sh
+
+images: docker ## build or reuse the Debian 12 and 13 systemd test images
+	scripts/build-images.sh 12 13
+
+lint: $(STAMP) ## yamllint and ansible-lint (production profile)
+	yamllint --strict .
+	ansible-lint
+
+unit: $(STAMP) ## pytest unit tests of the plugins and the role metadata
+	pytest -q tests/unit
+
+molecule: $(STAMP) images ## molecule test for every scenario (Debian 12 and 13)
+	set -e; for s in $(SCENARIOS); do molecule test -s $$s; done
+
+test: lint unit molecule ## everything CI runs
+
+demo: $(STAMP) ## deploy the example apps (or APPS=file.yml) into a local Debian 12 container
+	DEMO_PORT=$(DEMO_PORT) APPS=$(APPS) scripts/demo.sh
+
+demo-down: ## remove the demo container
+	docker rm -f $${DEMO_NAME:-appmount-demo}

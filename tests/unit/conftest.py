@@ -1,0 +1,33 @@
+"""Shared fixtures: the filter plugin loaded by file path (the collection is not installed as a package)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+APPS_FILTER_PATH = REPO_ROOT / "plugins" / "filter" / "apps.py"
+
+
+def load_module(path: Path, name: str) -> ModuleType:
+    """Import the Python file at ``path`` as a module called ``name``."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None, f"cannot load {path}"
+    assert spec.loader is not None, f"cannot load {path}"
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def apps_filter() -> ModuleType:
+    """``plugins/filter/apps.py`` as a module."""
+    return load_module(APPS_FILTER_PATH, "appmount_wsgi_filter_apps")
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT

@@ -1,0 +1,327 @@
+"""Unit tests of plugins/filter/apps.py: ``apps_errors`` and ``apps_normalize``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+App = dict[str, Any]
+SRC: App = {"path": "code"}  # a directory that the ``base_dir`` fixture creates
+
+
+def app(**overrides: Any) -> App:
+    """A valid app ('blog' at '/blog') with ``overrides`` applied."""
+    return {"name": "blog", "mount": "/blog", "module": "app:app", **overrides}
+
+
+@pytest.fixture
+def base_dir(tmp_path: Path) -> str:
+    """A controller base directory holding the source directory ``code/``."""
+    (tmp_path / "code").mkdir()
+    return str(tmp_path)
+
+
+# (apps, label the error starts with, distinctive fragment of the error)
+REFUSED: list[Any] = [
+    pytest.param(
+        [app(), app(mount="/other")],
+        "appmount_apps[1] (blog)",
+        "name 'blog' is already used by appmount_apps[0]",
+        id="duplicate-name",
+    ),
+    pytest.param(
+        [app(), app(name="wiki")],
+        "appmount_apps[1] (wiki)",
+        "mount '/blog' is already used by app 'blog'",
+        id="duplicate-mount",
+    ),
+    pytest.param(
+        [app(name="Blog")],
+        "appmount_apps[0] (Blog)",
+        "name 'Blog' is invalid; allowed: lower-case letters",
+        id="name-upper-case",
+    ),
+    pytest.param([app(name="my blog")], "appmount_apps[0] (my blog)", "name 'my blog' is invalid", id="name-space"),
+    pytest.param([app(name="a" * 32)], f"appmount_apps[0] ({'a' * 32})", "at most 31 characters", id="name-too-long"),
+    pytest.param(
+        [app(mount="blog")], "appmount_apps[0] (blog)", "mount 'blog' must start with '/'", id="mount-no-leading-slash"
+    ),
+    pytest.param(
+        [app(mount="/blog/")],
+        "appmount_apps[0] (blog)",
+        "mount '/blog/' must not end with '/'",
+        id="mount-trailing-slash",
+    ),
+    pytest.param(
+        [app(mount="/blog/../admin")],
+        "appmount_apps[0] (blog)",
+        "must not contain '.' or '..' segments",
+        id="mount-dotdot",
+    ),
+    pytest.param(
+        [app(mount="/blog//admin")], "appmount_apps[0] (blog)", "must not contain '//'", id="mount-double-slash"
+    ),
+    pytest.param(
+        [app(module="app")],
+        "appmount_apps[0] (blog)",
+        "module 'app' is invalid; allowed: 'python.module:callable'",
+        id="module-no-callable",
+    ),
+    pytest.param(
+        [app(module="my-app:app")], "appmount_apps[0] (blog)", "module 'my-app:app' is invalid", id="module-bad-chars"
+    ),
+    pytest.param(
+        [app(packges=["flask"])],
+        "appmount_apps[0] (blog)",
+        "unknown key 'packges'; allowed keys: env, module",
+        id="unknown-key",
+    ),
+    pytest.param(
+        [app(processes="two")],
+        "appmount_apps[0] (blog)",
+        "processes 'two' is invalid; allowed: an integer of at least 1",
+        id="processes-string",
+    ),
+    pytest.param(
+        [app(packages="flask")],
+        "appmount_apps[0] (blog)",
+        "packages must be a list of pip requirement specifiers",
+        id="packages-string",
+    ),
+    pytest.param([app(env=["A=1"])], "appmount_apps[0] (blog)", "env must be a mapping", id="env-list"),
+    pytest.param(
+        [app(state="stopped")],
+        "appmount_apps[0] (blog)",
+        "state 'stopped' is invalid; allowed: present, disabled, absent",
+        id="state-unknown",
+    ),
+    pytest.param(
+        [app(source={"path": "missing"})],
+        "appmount_apps[0] (blog)",
+        "source.path 'missing' is not a directory on the controller",
+        id="source-path-missing",
+    ),
+    pytest.param(
+        [app(source={"path": "code", "git": "https://example.invalid/x.git"})],
+        "appmount_apps[0] (blog)",
+        "source needs exactly one of 'path'",
+        id="source-path-and-git",
+    ),
+    pytest.param(
+        [app(source={"path": "code", "version": "v1"})],
+        "appmount_apps[0] (blog)",
+        "source.version is only allowed with source.git",
+        id="source-version-without-git",
+    ),
+    pytest.param(
+        [app(source=SRC, static=[{"url": "/static", "path": "static"}]), app(name="assets", mount="/blog/static")],
+        "appmount_apps[0] (blog)",
+        "static url '/blog/static' collides with the mount of app 'assets'",
+        id="static-url-collides-with-mount",
+    ),
+    pytest.param(
+        [app(env={"1BAD": "x"})],
+        "appmount_apps[0] (blog)",
+        "env variable name '1BAD' is invalid; allowed: letters, digits and '_'",
+        id="env-name-digit",
+    ),
+    pytest.param(
+        [app(env={"A-B": "x"})], "appmount_apps[0] (blog)", "env variable name 'A-B' is invalid", id="env-name-dash"
+    ),
+    pytest.param(
+        [app(env={"MOTD": "a\nb"})],
+        "appmount_apps[0] (blog)",
+        "env 'MOTD' must be a single-line string",
+        id="env-multiline-value",
+    ),
+    pytest.param(
+        [app(processes=0)],
+        "appmount_apps[0] (blog)",
+        "processes 0 is invalid; allowed: an integer of at least 1",
+        id="processes-zero",
+    ),
+    pytest.param(
+        [app(source=SRC, requirements="../requirements.txt")],
+        "appmount_apps[0] (blog)",
+        "requirements '../requirements.txt' must not contain '..'",
+        id="requirements-dotdot",
+    ),
+    pytest.param(
+        [app(requirements="requirements.txt")],
+        "appmount_apps[0] (blog)",
+        "requirements needs a source",
+        id="requirements-without-source",
+    ),
+    pytest.param(
+        [app(static=[{"url": "/static", "path": "static"}])],
+        "appmount_apps[0] (blog)",
+        "static[0] needs a source",
+        id="static-without-source",
+    ),
+    pytest.param(
+        [app(source=SRC, static=[{"url": "/", "path": "static"}])],
+        "appmount_apps[0] (blog)",
+        "static[0].url '/' is invalid; allowed: '/seg[/seg...]'",
+        id="static-url-root",
+    ),
+    pytest.param(app(), "appmount_apps", "appmount_apps must be a list of apps", id="apps-not-a-list"),
+    pytest.param(["blog"], "appmount_apps[0]", "appmount_apps[0] must be a mapping", id="entry-not-a-mapping"),
+]
+
+
+@pytest.mark.parametrize(("apps", "label", "fragment"), REFUSED)
+def test_apps_errors_refuses(apps_filter: ModuleType, base_dir: str, apps: Any, label: str, fragment: str) -> None:
+    errors: list[str] = apps_filter.apps_errors(apps, base_dir)
+    assert len(errors) == 1, errors
+    assert errors[0].startswith(label), errors
+    assert fragment in errors[0], errors
+
+
+VALID: list[Any] = [
+    pytest.param([app(name="home", mount="/")], id="root-mount"),
+    pytest.param([app(name="ping", mount="/tools/ping")], id="nested-mount"),
+    pytest.param(
+        [app(name="ping", mount="/ping", module="ping.wsgi:app", packages=["ping-app>=1"])],
+        id="packages-and-module-only",
+    ),
+    pytest.param([app(), app(name="old", state="absent")], id="duplicate-mount-of-absent-app"),
+    pytest.param(
+        [
+            app(
+                source=SRC,
+                requirements="requirements.txt",
+                static=[{"url": "/static", "path": "static"}],
+                env={"DEBUG": False, "WORKERS": 3},
+                processes=4,
+                state="disabled",
+            )
+        ],
+        id="every-field",
+    ),
+    pytest.param([app(source={"git": "https://example.invalid/blog.git", "version": "v1.2"})], id="git-source"),
+    pytest.param(None, id="apps-none"),
+    pytest.param([], id="apps-empty"),
+]
+
+
+@pytest.mark.parametrize("apps", VALID)
+def test_apps_errors_accepts(apps_filter: ModuleType, base_dir: str, apps: Any) -> None:
+    assert apps_filter.apps_errors(apps, base_dir) == []
+
+
+def test_apps_errors_reports_every_problem_of_an_app(apps_filter: ModuleType, base_dir: str) -> None:
+    errors: list[str] = apps_filter.apps_errors([app(name="Bad", mount="bad", module="bad")], base_dir)
+    assert len(errors) == 3
+    assert all(e.startswith("appmount_apps[0] (Bad): ") for e in errors)
+
+
+def test_apps_errors_ignores_static_of_absent_app(apps_filter: ModuleType, base_dir: str) -> None:
+    gone = app(source=SRC, static=[{"url": "/static", "path": "s"}], state="absent")
+    apps = [gone, app(name="x", mount="/blog/static")]
+    assert apps_filter.apps_errors(apps, base_dir) == []
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        pytest.param({"name": "blog\n"}, id="name"),
+        pytest.param({"mount": "/blog\n"}, id="mount"),
+        pytest.param({"module": "app:app\n"}, id="module"),
+        pytest.param({"env": {"DEBUG\n": "1"}}, id="env-name"),
+    ],
+)
+def test_apps_errors_refuses_trailing_newline(apps_filter: ModuleType, base_dir: str, overrides: App) -> None:
+    assert len(apps_filter.apps_errors([app(**overrides)], base_dir)) == 1
+
+
+ROOT = "/srv/appmount"
+
+
+def normalize(apps_filter: ModuleType, apps: list[App], base_dir: str = "/ctl", processes: int = 2) -> list[App]:
+    return apps_filter.apps_normalize(apps, ROOT, base_dir, 1024, processes)
+
+
+def test_normalize_derives_paths_user_and_socket(apps_filter: ModuleType) -> None:
+    [rec] = normalize(apps_filter, [app(source=SRC)])
+    assert rec["user"] == "_blog"
+    assert rec["home"] == f"{ROOT}/blog"
+    assert rec["code_dir"] == f"{ROOT}/blog/code"
+    assert rec["venv"] == f"{ROOT}/blog/venv"
+    assert rec["data_dir"] == f"{ROOT}/blog/data"
+    assert rec["socket"] == "/run/uwsgi/app/blog/socket"
+    assert (rec["state"], rec["listen"]) == ("present", 1024)
+
+
+@pytest.mark.parametrize(("mount", "location"), [("/blog", "/blog/"), ("/tools/ping", "/tools/ping/"), ("/", "/")])
+def test_normalize_location(apps_filter: ModuleType, mount: str, location: str) -> None:
+    assert normalize(apps_filter, [app(mount=mount)])[0]["location"] == location
+
+
+@pytest.mark.parametrize(
+    ("mount", "url", "path", "expected"),
+    [
+        ("/blog", "/static", "static", {"url": "/blog/static/", "dir": f"{ROOT}/blog/code/static/"}),
+        ("/", "/assets/css", "web/css/", {"url": "/assets/css/", "dir": f"{ROOT}/blog/code/web/css/"}),
+    ],
+)
+def test_normalize_static(apps_filter: ModuleType, mount: str, url: str, path: str, expected: dict[str, str]) -> None:
+    [rec] = normalize(apps_filter, [app(mount=mount, source=SRC, static=[{"url": url, "path": path}])])
+    assert rec["static"] == [expected]
+
+
+def test_normalize_env(apps_filter: ModuleType) -> None:
+    [rec] = normalize(apps_filter, [app(env={"DEBUG": True, "CACHE": False, "WORKERS": 3, "MODE": "prod"})])
+    assert rec["env"] == {
+        "APPMOUNT_APP": "blog",
+        "APPMOUNT_MOUNT": "/blog",
+        "APPMOUNT_DATA_DIR": f"{ROOT}/blog/data",
+        "DEBUG": "true",
+        "CACHE": "false",
+        "WORKERS": "3",
+        "MODE": "prod",
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"), [("code", "/ctl/code"), ("../apps/./blog", "/apps/blog"), ("/abs/x", "/abs/x")]
+)
+def test_normalize_resolves_source_path(apps_filter: ModuleType, path: str, expected: str) -> None:
+    assert normalize(apps_filter, [app(source={"path": path})])[0]["source"] == {"path": expected}
+
+
+def test_normalize_keeps_git_source(apps_filter: ModuleType) -> None:
+    source = {"git": "https://example.invalid/blog.git", "version": "v1"}
+    assert normalize(apps_filter, [app(source=source)])[0]["source"] == source
+
+
+@pytest.mark.parametrize(("given", "expected"), [({}, 5), ({"processes": 3}, 3)])
+def test_normalize_processes(apps_filter: ModuleType, given: App, expected: int) -> None:
+    assert normalize(apps_filter, [app(**given)], processes=5)[0]["processes"] == expected
+
+
+def test_normalize_without_source(apps_filter: ModuleType) -> None:
+    [rec] = normalize(apps_filter, [app(packages=["blog-app==1.0"])])
+    assert (rec["code_dir"], rec["source"], rec["requirements"]) == (None, {}, None)
+    assert rec["packages"] == ["blog-app==1.0"]
+
+
+def test_normalize_requirements_joined_with_code_dir(apps_filter: ModuleType) -> None:
+    [rec] = normalize(apps_filter, [app(source=SRC, requirements="req/prod.txt")])
+    assert rec["requirements"] == f"{ROOT}/blog/code/req/prod.txt"
+
+
+def test_normalize_keeps_order_and_state(apps_filter: ModuleType) -> None:
+    recs = normalize(apps_filter, [app(), app(name="wiki", mount="/wiki", state="absent")])
+    assert [(r["name"], r["state"]) for r in recs] == [("blog", "present"), ("wiki", "absent")]
+
+
+def test_normalize_none_is_empty(apps_filter: ModuleType) -> None:
+    assert normalize(apps_filter, None) == []  # type: ignore[arg-type]
+
+
+def test_filter_module_exports(apps_filter: ModuleType) -> None:
+    filters = apps_filter.FilterModule().filters()
+    assert filters == {"apps_errors": apps_filter.apps_errors, "apps_normalize": apps_filter.apps_normalize}

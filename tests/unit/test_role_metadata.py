@@ -1,0 +1,106 @@
+"""Role metadata stays in step: argument_specs vs defaults, the apps spec vs the filter, template headers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ROLES = sorted(p.name for p in (REPO_ROOT / "roles").iterdir() if (p / "meta" / "argument_specs.yml").is_file())
+TEMPLATES = sorted(p for p in (REPO_ROOT / "roles").glob("*/templates/**/*") if p.is_file())
+ANSIBLE_MANAGED = "{{ ansible_managed | comment }}"
+PY_TYPES: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "path": (str,),
+    "int": (int,),
+    "bool": (bool,),
+    "list": (list,),
+    "dict": (dict,),
+}
+
+Options = dict[str, dict[str, Any]]
+
+
+def load_yaml(path: Path) -> Any:
+    with path.open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def spec_options(role: str) -> Options:
+    return load_yaml(REPO_ROOT / "roles" / role / "meta" / "argument_specs.yml")["argument_specs"]["main"]["options"]
+
+
+def role_defaults(role: str) -> dict[str, Any]:
+    return load_yaml(REPO_ROOT / "roles" / role / "defaults" / "main.yml") or {}
+
+
+def walk_options(options: Options, prefix: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every option and sub-option as (dotted name, spec)."""
+    for name, spec in options.items():
+        yield prefix + name, spec
+        yield from walk_options(spec.get("options") or {}, f"{prefix}{name}.")
+
+
+def test_roles_found() -> None:
+    assert ROLES == ["apps", "nginx", "uwsgi"]
+    assert TEMPLATES
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_spec_and_defaults_have_same_keys(role: str) -> None:
+    assert set(spec_options(role)) == set(role_defaults(role))
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_spec_defaults_equal_defaults_file(role: str) -> None:
+    defaults = role_defaults(role)
+    for name, spec in spec_options(role).items():
+        assert "default" in spec, f"{role}: {name} has no default in argument_specs"
+        assert spec["default"] == defaults.get(name), f"{role}: {name}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_option_has_description_and_type(role: str) -> None:
+    for name, spec in walk_options(spec_options(role)):
+        assert spec.get("description"), f"{role}: {name} has no description"
+        assert spec.get("type") in PY_TYPES, f"{role}: {name} has no known type"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_defaults_match_declared_type(role: str) -> None:
+    for name, spec in walk_options(spec_options(role)):
+        if "default" in spec:
+            value = spec["default"]
+            ok = isinstance(value, PY_TYPES[spec["type"]]) and not (spec["type"] == "int" and isinstance(value, bool))
+            assert ok, f"{role}: {name} default {value!r} is not a {spec['type']}"
+
+
+def app_spec() -> Options:
+    return spec_options("apps")["appmount_apps"]["options"]
+
+
+def test_app_keys_match_filter(apps_filter: ModuleType) -> None:
+    assert set(app_spec()) == set(apps_filter.APP_KEYS)
+
+
+@pytest.mark.parametrize(("key", "const"), [("source", "SOURCE_KEYS"), ("static", "STATIC_KEYS")])
+def test_app_sub_keys_match_filter(apps_filter: ModuleType, key: str, const: str) -> None:
+    assert set(app_spec()[key]["options"]) == set(getattr(apps_filter, const))
+
+
+def test_app_states_match_filter(apps_filter: ModuleType) -> None:
+    state = app_spec()["state"]
+    assert list(state["choices"]) == list(apps_filter.STATES)
+    assert state["default"] in apps_filter.STATES
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=[str(t.relative_to(REPO_ROOT / "roles")) for t in TEMPLATES])
+def test_template_starts_with_ansible_managed(template: Path) -> None:
+    lines: list[str] = template.read_text(encoding="utf-8").splitlines()
+    assert lines, f"{template} is empty"
+    assert lines[0] == ANSIBLE_MANAGED
