@@ -239,8 +239,12 @@ def apps_normalize(
         home = f"{root}/{name}"
         source = dict(app.get("source") or {})
         if "path" in source:
-            source["path"] = resolve_source(source["path"], base_dir)
-        code_dir = f"{home}/code" if source else None
+            code = {"kind": "path", "path": resolve_source(source["path"], base_dir)}
+        elif "git" in source:
+            code = {"kind": "git", "repo": source["git"], "version": str(source.get("version", "HEAD"))}
+        else:
+            code = {"kind": "none"}
+        code_dir = f"{home}/current/code"
         env = {"APPMOUNT_APP": name, "APPMOUNT_MOUNT": mount, "APPMOUNT_DATA_DIR": f"{home}/data"}
         env.update({str(k): _env_value(v) for k, v in (app.get("env") or {}).items()})
         uwsgi_ini = f"/etc/uwsgi/apps-available/{name}.ini"
@@ -254,12 +258,13 @@ def apps_normalize(
                 "state": app.get("state", "present"),
                 "user": f"_{name}",
                 "home": home,
+                "code": code,
                 "code_dir": code_dir,
                 "data_dir": f"{home}/data",
-                "venv": f"{home}/venv",
-                "source": source,
+                "venv": f"{home}/current/venv",
+                "chain_reload": f"{home}/.chain-reload",
                 "packages": list(app.get("packages") or []),
-                "requirements": f"{code_dir}/{app['requirements']}" if app.get("requirements") else None,
+                "requirements": app.get("requirements"),
                 "env": env,
                 "processes": app.get("processes", processes),
                 "listen": listen,

@@ -248,8 +248,15 @@ def test_normalize_derives_paths_user_and_socket(apps_filter: ModuleType) -> Non
     [rec] = normalize(apps_filter, [app(source=SRC)])
     assert rec["user"] == "_blog"
     assert rec["home"] == f"{ROOT}/blog"
-    assert rec["code_dir"] == f"{ROOT}/blog/code"
-    assert rec["venv"] == f"{ROOT}/blog/venv"
+    assert rec["code_dir"] == f"{ROOT}/blog/current/code"
+    assert rec["venv"] == f"{ROOT}/blog/current/venv"
+    assert rec["chain_reload"] == f"{ROOT}/blog/.chain-reload"
+    assert rec["uwsgi_ini"] == "/etc/uwsgi/apps-available/blog.ini"
+    assert rec["uwsgi_enabled"] == "/etc/uwsgi/apps-enabled/blog.ini"
+    assert rec["nginx_conf"] == "/etc/nginx/appmount/locations-available/blog.conf"
+    assert rec["nginx_enabled"] == "/etc/nginx/appmount/locations-enabled/blog.conf"
+    assert rec["purge"] == [rec["uwsgi_ini"], rec["nginx_conf"], rec["home"], "/run/uwsgi/app/blog",
+                            "/var/log/uwsgi/app/blog.log"]
     assert rec["data_dir"] == f"{ROOT}/blog/data"
     assert rec["socket"] == "/run/uwsgi/app/blog/socket"
     assert (rec["state"], rec["listen"]) == ("present", 1024)
@@ -263,8 +270,8 @@ def test_normalize_location(apps_filter: ModuleType, mount: str, location: str) 
 @pytest.mark.parametrize(
     ("mount", "url", "path", "expected"),
     [
-        ("/blog", "/static", "static", {"url": "/blog/static/", "dir": f"{ROOT}/blog/code/static/"}),
-        ("/", "/assets/css", "web/css/", {"url": "/assets/css/", "dir": f"{ROOT}/blog/code/web/css/"}),
+        ("/blog", "/static", "static", {"url": "/blog/static/", "dir": f"{ROOT}/blog/current/code/static/"}),
+        ("/", "/assets/css", "web/css/", {"url": "/assets/css/", "dir": f"{ROOT}/blog/current/code/web/css/"}),
     ],
 )
 def test_normalize_static(apps_filter: ModuleType, mount: str, url: str, path: str, expected: dict[str, str]) -> None:
@@ -289,12 +296,14 @@ def test_normalize_env(apps_filter: ModuleType) -> None:
     ("path", "expected"), [("code", "/ctl/code"), ("../apps/./blog", "/apps/blog"), ("/abs/x", "/abs/x")]
 )
 def test_normalize_resolves_source_path(apps_filter: ModuleType, path: str, expected: str) -> None:
-    assert normalize(apps_filter, [app(source={"path": path})])[0]["source"] == {"path": expected}
+    assert normalize(apps_filter, [app(source={"path": path})])[0]["code"] == {"kind": "path", "path": expected}
 
 
 def test_normalize_keeps_git_source(apps_filter: ModuleType) -> None:
     source = {"git": "https://example.invalid/blog.git", "version": "v1"}
-    assert normalize(apps_filter, [app(source=source)])[0]["source"] == source
+    code = {"kind": "git", "repo": source["git"], "version": "v1"}
+    assert normalize(apps_filter, [app(source=source)])[0]["code"] == code
+    assert normalize(apps_filter, [app(source={"git": source["git"]})])[0]["code"]["version"] == "HEAD"
 
 
 @pytest.mark.parametrize(("given", "expected"), [({}, 5), ({"processes": 3}, 3)])
@@ -304,13 +313,13 @@ def test_normalize_processes(apps_filter: ModuleType, given: App, expected: int)
 
 def test_normalize_without_source(apps_filter: ModuleType) -> None:
     [rec] = normalize(apps_filter, [app(packages=["blog-app==1.0"])])
-    assert (rec["code_dir"], rec["source"], rec["requirements"]) == (None, {}, None)
+    assert (rec["code"], rec["requirements"]) == ({"kind": "none"}, None)
     assert rec["packages"] == ["blog-app==1.0"]
 
 
-def test_normalize_requirements_joined_with_code_dir(apps_filter: ModuleType) -> None:
+def test_normalize_keeps_requirements_relative_to_the_code(apps_filter: ModuleType) -> None:
     [rec] = normalize(apps_filter, [app(source=SRC, requirements="req/prod.txt")])
-    assert rec["requirements"] == f"{ROOT}/blog/code/req/prod.txt"
+    assert rec["requirements"] == "req/prod.txt"
 
 
 def test_normalize_keeps_order_and_state(apps_filter: ModuleType) -> None:

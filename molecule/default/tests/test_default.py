@@ -120,7 +120,7 @@ def test_debian_layout(host: Any, apps: List[Dict[str, Any]]) -> None:
 def test_venvs_use_the_system_python3(host: Any, apps: List[Dict[str, Any]]) -> None:
     system = host.check_output("readlink -f /usr/bin/python3")
     for app in apps:
-        venv = f"/srv/appmount/{app['name']}/venv"
+        venv = f"/srv/appmount/{app['name']}/current/venv"
         assert host.check_output(f"readlink -f {venv}/bin/python") == system
         assert "home = /usr/bin" in host.file(f"{venv}/pyvenv.cfg").content_string
 

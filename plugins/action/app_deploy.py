@@ -1,0 +1,144 @@
+# Copyright: appmount.wsgi maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Controller side of appmount.wsgi.app_deploy.
+
+Renders every app's uWSGI and nginx files here, hashes each ``source.path``
+directory, sends archives only for the releases the host lacks, and applies
+everything in one module run: the cost of a run barely grows with the number
+of apps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import tarfile
+import tempfile
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+from ansible import constants as C
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+try:  # ansible-core >= 2.19 only templates strings marked as trusted
+    from ansible.template import trust_as_template
+except ImportError:  # pragma: no cover - older ansible-core
+
+    def trust_as_template(value: str) -> str:  # type: ignore[misc]
+        return value
+
+
+MODULE = "appmount.wsgi.app_deploy"
+SKIP_DIRS = frozenset(("__pycache__", ".git", ".hg", ".svn", ".venv", ".tox", ".mypy_cache", ".pytest_cache"))
+
+
+def source_files(root: str) -> Iterator[Tuple[str, str]]:
+    """(relative path, absolute path) of every file of an app's code, in a stable order."""
+    for current, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
+        for name in sorted(files):
+            if not name.endswith((".pyc", ".pyo")):
+                full = os.path.join(current, name)
+                yield os.path.relpath(full, root), full
+
+
+def code_id(root: str) -> str:
+    """A digest of names, executable bits and contents: equal code, equal release."""
+    digest = hashlib.sha256()
+    for rel, full in source_files(root):
+        executable = os.stat(full).st_mode & stat.S_IXUSR
+        with open(full, "rb") as handle:
+            content = hashlib.sha256(handle.read()).hexdigest()
+        digest.update(f"{rel}\0{1 if executable else 0}\0{content}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def archive(root: str, dest: str) -> None:
+    """A gzip tarball of the app's code with root ownership and plain modes."""
+    with tarfile.open(dest, "w:gz") as tar:
+        for rel, full in source_files(root):
+            info = tar.gettarinfo(full, arcname=rel)
+            if not info.isfile():
+                continue
+            info.uid = info.gid = 0
+            info.uname = info.gname = "root"
+            info.mode = 0o755 if info.mode & stat.S_IXUSR else 0o644
+            with open(full, "rb") as handle:
+                tar.addfile(info, handle)
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = True
+    _VALID_ARGS = frozenset(("apps", "templates", "files", "keep_releases", "rollback"))
+
+    def render(self, template: str, task_vars: Dict[str, Any], item: Optional[Dict[str, Any]] = None) -> str:
+        path = self._find_needle("templates", template)
+        source = trust_as_template(self._loader.get_text_file_contents(path))
+        variables = dict(task_vars, item=item)
+        variables.setdefault("ansible_managed", C.config.get_config_value("DEFAULT_MANAGED_STR"))
+        templar = self._templar.copy_with_new_env(available_variables=variables)
+        return templar.template(source, escape_backslashes=False) or ""
+
+    def prepare(self, apps: List[Dict[str, Any]], templates: Dict[str, str], task_vars: Dict[str, Any]) -> None:
+        for app in apps:
+            if app["state"] != "absent":
+                app["files"] = [
+                    {"path": app["uwsgi_ini"], "mode": "0640", "kind": "uwsgi",
+                     "content": self.render(templates["uwsgi"], task_vars, app)},
+                    {"path": app["nginx_conf"], "mode": "0644", "kind": "nginx",
+                     "content": self.render(templates["nginx"], task_vars, app)},
+                ]
+                app["links"] = [
+                    {"path": app["uwsgi_enabled"], "src": app["uwsgi_ini"], "kind": "uwsgi"},
+                    {"path": app["nginx_enabled"], "src": app["nginx_conf"], "kind": "nginx"},
+                ]
+            if app["code"]["kind"] == "path":
+                app["code"]["id"] = code_id(app["code"]["path"])
+
+    def run(self, tmp: Any = None, task_vars: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        args = self._task.args
+        apps: List[Dict[str, Any]] = [dict(app, code=dict(app["code"])) for app in args.get("apps") or []]
+        common = {"keep_releases": args.get("keep_releases", 3)}
+        try:
+            if args.get("rollback"):
+                result.update(self._execute_module(
+                    MODULE, module_args=dict(common, apps=apps, rollback=args["rollback"]), task_vars=task_vars))
+                return result
+            templates = args.get("templates") or {}
+            if not {"uwsgi", "nginx"} <= set(templates):
+                raise AnsibleActionFail("templates needs 'uwsgi' and 'nginx'")
+            self.prepare(apps, templates, task_vars)
+            files = [{"path": f["path"], "mode": f.get("mode", "0644"), "kind": f.get("kind", "nginx"),
+                      "content": self.render(f["template"], task_vars)} for f in args.get("files") or []]
+            if any(app["code"]["kind"] == "path" for app in apps):
+                probe = self._execute_module(MODULE, module_args=dict(common, apps=apps, probe=True),
+                                             task_vars=task_vars)
+                if probe.get("failed"):
+                    return dict(result, **probe)
+                if not self._task.check_mode:
+                    self.send_archives(apps, set(probe.get("missing", [])))
+            result.update(self._execute_module(MODULE, module_args=dict(common, apps=apps, files=files),
+                                               task_vars=task_vars))
+        finally:
+            self._remove_tmp_path(self._connection._shell.tmpdir)
+        return result
+
+    def send_archives(self, apps: List[Dict[str, Any]], missing: set) -> None:
+        remote_tmp = self._connection._shell.tmpdir
+        sent = []
+        with tempfile.TemporaryDirectory() as local_tmp:
+            for app in apps:
+                if app["name"] not in missing:
+                    continue
+                local = os.path.join(local_tmp, f"{app['name']}.tar.gz")
+                archive(app["code"]["path"], local)
+                remote = self._connection._shell.join_path(remote_tmp, f"{app['name']}.tar.gz")
+                self._transfer_file(local, remote)
+                app["code"]["archive"] = remote
+                sent.append(remote)
+        if sent:
+            self._fixup_perms2([remote_tmp] + sent)
+

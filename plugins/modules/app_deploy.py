@@ -1,0 +1,539 @@
+#!/usr/bin/python
+# Copyright: appmount.wsgi maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Apply the state of every app of a host in one module run."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: app_deploy
+short_description: Apply the state of every WSGI app of a host in one run
+version_added: 0.1.0
+author: appmount.wsgi maintainers
+description:
+  - Used by the C(appmount.wsgi.apps) role, through the action plugin of the same name, which renders the files on
+    the controller and sends the code of C(source.path) apps as archives. One run handles every app of the host.
+  - For each present app, builds a release (code and virtualenv) beside the current one when its code or packages
+    changed, imports the app's module in the new release as the app's user before anything switches, then switches
+    the C(current) symlink atomically and chain-reloads that app alone.
+  - Writes the rendered uWSGI and nginx files and their enabled symlinks; when an nginx file changed, runs
+    C(nginx -t) and restores every nginx file of this run when it fails.
+  - Starts the present apps that are down and reloads those whose uWSGI file changed; stops disabled and absent apps
+    (before removing their symlinks) and removes every trace of absent apps.
+options:
+  apps:
+    description: The apps, as prepared by the role (see C(appmount.wsgi.apps_normalize)).
+    type: list
+    elements: dict
+    required: true
+  files:
+    description: Files that belong to no single app (path, content, mode, kind).
+    type: list
+    elements: dict
+    default: []
+  keep_releases:
+    description: Releases kept per app, the current one included.
+    type: int
+    default: 3
+  control:
+    description: Start, stop and reload the uWSGI instances (off when uWSGI is not installed yet in check mode).
+    type: bool
+    default: true
+  probe:
+    description: Only report which apps lack the release for their C(code.id) (used by the action plugin).
+    type: bool
+    default: false
+  rollback:
+    description: Name of one app to switch back to its previous release (nothing else is done).
+    type: str
+notes:
+  - Supports check mode and diff mode.
+"""
+
+EXAMPLES = r"""
+# Used by the appmount.wsgi.apps role; see roles/apps/tasks/deploy.yml.
+- name: Apply every app's state
+  appmount.wsgi.app_deploy:
+    apps: "{{ apps }}"
+"""
+
+RETURN = r"""
+apps:
+  description: Per app, what was done (release, switched, files, action) by name.
+  type: dict
+  returned: always
+nginx_changed:
+  description: Whether an nginx file or symlink changed (the role then reloads nginx).
+  type: bool
+  returned: always
+missing:
+  description: With I(probe), names of apps whose release does not exist yet.
+  type: list
+  returned: when probe
+"""
+
+import grp
+import hashlib
+import json
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import tarfile
+import time
+from typing import Any, Dict, List, Optional
+
+from ansible.module_utils.basic import AnsibleModule
+
+INIT = "/etc/init.d/uwsgi"
+INIT_ENV = dict(os.environ, SYSTEMCTL_SKIP_REDIRECT="1")
+IMPORT_TEST = (
+    "import importlib, sys\n"
+    "name, attr = sys.argv[1].split(':')\n"
+    "sys.path.insert(0, sys.argv[2])\n"
+    "app = getattr(importlib.import_module(name), attr)\n"
+    "assert callable(app), sys.argv[1] + ' is not callable'\n"
+)
+
+
+class Deployer:
+    def __init__(self, module: AnsibleModule) -> None:
+        self.m = module
+        self.check = module.check_mode
+        self.changed = False
+        self.diffs: List[Dict[str, str]] = []
+        self.report: Dict[str, Dict[str, Any]] = {}
+        self.errors: List[str] = []
+        self.nginx_changed = False
+        self.nginx_undo: List[tuple] = []
+
+    # -- small helpers -----------------------------------------------------------------
+    def run(self, argv: List[str], **kwargs: Any) -> subprocess.CompletedProcess:
+        return subprocess.run(argv, capture_output=True, text=True, **kwargs)
+
+    def note(self, app: str, key: str, value: Any = True) -> None:
+        self.report.setdefault(app, {})[key] = value
+        self.changed = True
+
+    def mkdir(self, path: str, owner: str = "root", mode: int = 0o755) -> None:
+        try:
+            uid, gid = (0, 0) if owner == "root" else (pwd.getpwnam(owner).pw_uid, grp.getgrnam(owner).gr_gid)
+        except KeyError:  # check mode: the account would be created first
+            self.changed = True
+            return
+        if not os.path.isdir(path):
+            self.changed = True
+            if self.check:
+                return
+            os.makedirs(path, mode)
+        st = os.stat(path)
+        if (st.st_uid, st.st_gid, st.st_mode & 0o7777) != (uid, gid, mode):
+            self.changed = True
+            if not self.check:
+                os.chown(path, uid, gid)
+                os.chmod(path, mode)
+
+    def write(self, path: str, content: str, mode: int, kind: str) -> bool:
+        """Write a root-owned file atomically when content or mode differ."""
+        before: Optional[str] = None
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8") as handle:
+                before = handle.read()
+            st = os.stat(path)
+            if before == content and st.st_mode & 0o7777 == mode and (st.st_uid, st.st_gid) == (0, 0):
+                return False
+        self.diffs.append({"before_header": path, "after_header": path, "before": before or "", "after": content})
+        self.changed = True
+        if kind == "nginx":
+            self.nginx_changed = True
+            self.nginx_undo.append(("file", path, before))
+        if not self.check:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            tmp = f"{path}.appmount-tmp"
+            with open(tmp, "w", encoding="utf-8") as handle:
+                handle.write(content)
+            os.chmod(tmp, mode)
+            os.chown(tmp, 0, 0)
+            os.replace(tmp, path)
+        return True
+
+    def link(self, path: str, src: str, kind: str) -> bool:
+        if os.path.islink(path) and os.readlink(path) == src:
+            return False
+        before = os.readlink(path) if os.path.islink(path) else None
+        self.diffs.append({"before_header": path, "after_header": path, "before": f"-> {before}\n" if before else "",
+                           "after": f"-> {src}\n"})
+        self.changed = True
+        if kind == "nginx":
+            self.nginx_changed = True
+            self.nginx_undo.append(("link", path, before))
+        if not self.check:
+            tmp = f"{path}.appmount-tmp"
+            if os.path.lexists(tmp):
+                os.unlink(tmp)
+            os.symlink(src, tmp)
+            os.replace(tmp, path)
+        return True
+
+    def remove(self, path: str, kind: str = "") -> bool:
+        if not os.path.lexists(path):
+            return False
+        self.changed = True
+        if kind == "nginx":
+            self.nginx_changed = True
+            before = os.readlink(path) if os.path.islink(path) else None
+            if before is not None:
+                self.nginx_undo.append(("link", path, before))
+            else:
+                with open(path, encoding="utf-8") as handle:
+                    self.nginx_undo.append(("file", path, handle.read()))
+        self.diffs.append({"before_header": path, "after_header": path, "before": f"{path}\n", "after": ""})
+        if not self.check:
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            else:
+                os.unlink(path)
+        return True
+
+    # -- accounts ----------------------------------------------------------------------
+    def ensure_account(self, app: Dict[str, Any]) -> None:
+        user = app["user"]
+        try:
+            grp.getgrnam(user)
+        except KeyError:
+            self.note(app["name"], "group_created")
+            if not self.check:
+                self.checked(["groupadd", "--system", user])
+        try:
+            pwd.getpwnam(user)
+        except KeyError:
+            self.note(app["name"], "user_created")
+            if not self.check:
+                self.checked(["useradd", "--system", "--gid", user, "--home-dir", app["home"], "--no-create-home",
+                              "--shell", "/usr/sbin/nologin", "--comment", f"appmount app {app['name']}", user])
+
+    def checked(self, argv: List[str], **kwargs: Any) -> subprocess.CompletedProcess:
+        proc = self.run(argv, **kwargs)
+        if proc.returncode != 0:
+            self.m.fail_json(msg=f"{' '.join(argv)} failed: {proc.stderr.strip() or proc.stdout.strip()}",
+                             changed=self.changed)
+        return proc
+
+    # -- releases ----------------------------------------------------------------------
+    @staticmethod
+    def release_id(code_id: str, packages: List[str]) -> str:
+        return hashlib.sha256(json.dumps([code_id, packages]).encode()).hexdigest()[:12]
+
+    def code_id(self, app: Dict[str, Any]) -> Optional[str]:
+        code = app["code"]
+        if code["kind"] == "path":
+            return code["id"]
+        if code["kind"] == "none":
+            return "none"
+        mirror = f"{app['home']}/git"
+        if self.check and not os.path.isdir(mirror):
+            return None
+        if not os.path.isdir(mirror):
+            self.checked(["git", "clone", "--quiet", "--mirror", code["repo"], mirror])
+        elif not self.check:
+            self.checked(["git", "--git-dir", mirror, "fetch", "--quiet", "--prune", "origin",
+                          "+refs/*:refs/*"])
+        rev = self.run(["git", "--git-dir", mirror, "rev-parse", "--verify", f"{code['version']}^{{commit}}"])
+        if rev.returncode != 0:
+            self.errors.append(f"{app['name']}: source.version {code['version']!r} is not in {code['repo']}")
+            return None
+        return rev.stdout.strip()
+
+    def build_release(self, app: Dict[str, Any], rid: str, code_id: str) -> bool:
+        """Build releases/<rid> (code + venv) and import-test it; False when the import fails.
+
+        The release counts as built only once its ``code-id`` marker exists, written last.
+        """
+        home, name = app["home"], app["name"]
+        final = f"{home}/releases/{rid}"
+        if os.path.lexists(final):
+            shutil.rmtree(final)
+        os.makedirs(f"{final}/code", 0o755)
+        code = app["code"]
+        if code["kind"] == "path":
+            with tarfile.open(code["archive"]) as archive:
+                try:
+                    archive.extractall(f"{final}/code", filter="data")
+                except TypeError:  # Python without tarfile extraction filters
+                    archive.extractall(f"{final}/code")
+        elif code["kind"] == "git":
+            with subprocess.Popen(["git", "--git-dir", f"{home}/git", "archive", code_id],
+                                  stdout=subprocess.PIPE) as archive:
+                self.checked(["tar", "-x", "--no-same-owner", "-C", f"{final}/code"], stdin=archive.stdout)
+        for root, dirs, files in os.walk(f"{final}/code"):
+            for entry in dirs + files:
+                os.lchown(os.path.join(root, entry), 0, 0)
+        os.chmod(f"{final}/code", 0o755)
+        venv = f"{final}/venv"
+        self.checked(["/usr/bin/python3", "-m", "venv", venv])
+        pip = [f"{venv}/bin/pip", "install", "--quiet", "--disable-pip-version-check"]
+        if app.get("requirements"):
+            self.checked(pip + ["-r", f"{final}/code/{app['requirements']}"])
+        if app["packages"]:
+            self.checked(pip + list(app["packages"]))
+        user = pwd.getpwnam(app["user"])
+        env = dict(app["env"], PATH="/usr/bin:/bin", HOME=app["home"])
+        test = self.run([f"{venv}/bin/python", "-c", IMPORT_TEST, app["module"], f"{final}/code"],
+                        cwd=f"{final}/code", env=env, user=user.pw_uid, group=user.pw_gid, timeout=120)
+        if test.returncode != 0:
+            shutil.rmtree(final)
+            self.errors.append(f"{name}: the new release does not import {app['module']!r}; the current release keeps "
+                               f"serving.\n{test.stderr.strip()}")
+            return False
+        with open(f"{final}/code-id", "w", encoding="utf-8") as handle:
+            handle.write(code_id + "\n")
+        return True
+
+    @staticmethod
+    def has_release(home: str, rid: str) -> bool:
+        return os.path.isfile(f"{home}/releases/{rid}/code-id")
+
+    def history(self, home: str) -> List[str]:
+        path = f"{home}/releases/history"
+        if not os.path.isfile(path):
+            return []
+        with open(path, encoding="utf-8") as handle:
+            return [line.strip() for line in handle if line.strip()]
+
+    def switch(self, app: Dict[str, Any], rid: str) -> bool:
+        home = app["home"]
+        target = f"releases/{rid}"
+        current = f"{home}/current"
+        if os.path.islink(current) and os.readlink(current) == target:
+            return False
+        self.note(app["name"], "switched", rid)
+        self.diffs.append({"before_header": current, "after_header": current,
+                           "before": f"-> {os.readlink(current)}\n" if os.path.islink(current) else "",
+                           "after": f"-> {target}\n"})
+        if self.check:
+            return True
+        tmp = f"{current}.appmount-tmp"
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        os.symlink(target, tmp)
+        os.replace(tmp, current)
+        hist = [r for r in self.history(home) if r != rid] + [rid]
+        with open(f"{home}/releases/history", "w", encoding="utf-8") as handle:
+            handle.write("\n".join(hist) + "\n")
+        return True
+
+    def prune(self, app: Dict[str, Any], keep: int) -> None:
+        home = app["home"]
+        hist = self.history(home)
+        keep_ids = set(hist[-keep:])
+        if os.path.islink(f"{home}/current"):
+            keep_ids.add(os.path.basename(os.readlink(f"{home}/current")))
+        for entry in os.listdir(f"{home}/releases"):
+            if entry != "history" and entry not in keep_ids:
+                self.remove(f"{home}/releases/{entry}")
+        if not self.check and hist != [r for r in hist if r in keep_ids]:
+            with open(f"{home}/releases/history", "w", encoding="utf-8") as handle:
+                handle.write("\n".join(r for r in hist if r in keep_ids) + "\n")
+
+    # -- processes ---------------------------------------------------------------------
+    @staticmethod
+    def master_pid(name: str) -> Optional[int]:
+        try:
+            with open(f"/run/uwsgi/app/{name}/pid", encoding="utf-8") as handle:
+                pid = int(handle.read().strip())
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                return pid if b"uwsgi" in handle.read() else None
+        except (OSError, ValueError):
+            return None
+
+    def stop(self, name: str) -> None:
+        pid = self.master_pid(name)
+        if pid is None:
+            return
+        self.note(name, "action", "stopped")
+        if self.check:
+            return
+        os.kill(pid, signal.SIGINT)
+        for _ in range(100):
+            if not os.path.exists(f"/proc/{pid}"):
+                return
+            time.sleep(0.1)
+        os.kill(pid, signal.SIGKILL)
+
+    def chain_reload(self, app: Dict[str, Any]) -> None:
+        """uWSGI's touch-chain-reload: workers are replaced one by one, each loading the new release."""
+        self.note(app["name"], "action", "chain-reloaded")
+        if not self.check:
+            os.utime(app["chain_reload"])
+
+    def init(self, action: str, name: str) -> None:
+        self.note(name, "action", {"start": "started", "reload": "reloaded"}[action])
+        if not self.check:
+            self.checked([INIT, action, name], env=INIT_ENV)
+
+    # -- the run -----------------------------------------------------------------------
+    def probe(self, apps: List[Dict[str, Any]]) -> List[str]:
+        missing = []
+        for app in apps:
+            if app["state"] == "present" and app["code"]["kind"] == "path":
+                rid = self.release_id(app["code"]["id"], app["packages"])
+                if not self.has_release(app["home"], rid):
+                    missing.append(app["name"])
+        return missing
+
+    def apply(self, apps: List[Dict[str, Any]], files: List[Dict[str, Any]], keep: int, control: bool) -> None:
+        live = [a for a in apps if a["state"] != "absent"]
+        present = [a for a in apps if a["state"] == "present"]
+        retired = [a for a in apps if a["state"] != "present"]
+        # 1. accounts, directories, new releases (nothing switches yet)
+        for app in live:
+            self.ensure_account(app)
+            self.mkdir(app["home"])
+            self.mkdir(app["data_dir"], owner=app["user"], mode=0o750)
+            self.mkdir(f"{app['home']}/releases")
+            self.write(app["chain_reload"], "", 0o644, "uwsgi")
+        ready: Dict[str, str] = {}
+        for app in present:
+            code_id = self.code_id(app)
+            if code_id is None:
+                continue
+            rid = self.release_id(code_id, app["packages"])
+            if not self.has_release(app["home"], rid):
+                self.note(app["name"], "built", rid)
+                if not self.check and not self.build_release(app, rid, code_id):
+                    continue
+            ready[app["name"]] = rid
+        # 2. nginx: location files and links, tested before anything else moves
+        for entry in files:
+            self.write(entry["path"], entry["content"], int(entry["mode"], 8), entry["kind"])
+        for app in apps:
+            for entry in app.get("files", []):
+                if entry["kind"] == "nginx":
+                    self.write(entry["path"], entry["content"], int(entry["mode"], 8), "nginx")
+            if app["state"] == "present":
+                for entry in app.get("links", []):
+                    if entry["kind"] == "nginx":
+                        self.link(entry["path"], entry["src"], "nginx")
+            else:
+                self.remove(app["nginx_enabled"], "nginx")
+            if app["state"] == "absent":
+                self.remove(app["nginx_conf"], "nginx")
+        if self.nginx_changed and not self.check:
+            self.test_nginx()
+        # 3. retire disabled and absent apps: unlink first (no restart can race), then stop
+        for app in retired:
+            self.remove(app["uwsgi_enabled"])
+            if control:
+                self.stop(app["name"])
+            if app["state"] == "absent":
+                for path in app["purge"]:
+                    self.remove(path)
+                self.drop_account(app)
+        # 4. uWSGI files, release switches, then start / reload / chain reload
+        for app in live:
+            name = app["name"]
+            ini_changed = any(self.write(e["path"], e["content"], int(e["mode"], 8), "uwsgi")
+                              for e in app.get("files", []) if e["kind"] == "uwsgi")
+            if app["state"] != "present":
+                continue
+            switched = name in ready and self.switch(app, ready[name])
+            for entry in app.get("links", []):
+                if entry["kind"] == "uwsgi":
+                    self.link(entry["path"], entry["src"], "uwsgi")
+            if name in ready and not self.check:
+                self.prune(app, keep)
+            if not control:
+                continue
+            if self.master_pid(name) is None:
+                self.init("start", name)
+            elif ini_changed:
+                self.init("reload", name)
+            elif switched:
+                self.chain_reload(app)
+
+    def _user(self, app: Dict[str, Any]) -> bool:
+        try:
+            pwd.getpwnam(app["user"])
+            return True
+        except KeyError:
+            return False
+
+    def drop_account(self, app: Dict[str, Any]) -> None:
+        if self._user(app):
+            self.note(app["name"], "user_removed")
+            if not self.check:
+                self.checked(["userdel", app["user"]])
+        try:
+            grp.getgrnam(app["user"])
+        except KeyError:
+            return
+        self.changed = True
+        if not self.check:
+            self.checked(["groupdel", app["user"]])
+
+    def test_nginx(self) -> None:
+        if not shutil.which("nginx"):
+            return
+        proc = self.run(["nginx", "-t"])
+        if proc.returncode == 0:
+            return
+        for kind, path, before in reversed(self.nginx_undo):
+            if os.path.lexists(path):
+                os.unlink(path)
+            if before is not None and kind == "file":
+                with open(path, "w", encoding="utf-8") as handle:
+                    handle.write(before)
+            elif before is not None:
+                os.symlink(before, path)
+        self.m.fail_json(msg="nginx -t failed; the previous nginx files were restored and nginx keeps serving "
+                             "its current configuration:\n" + proc.stderr.strip(), changed=False)
+
+    def rollback(self, app: Dict[str, Any]) -> None:
+        hist = self.history(app["home"])
+        current = os.path.basename(os.readlink(f"{app['home']}/current")) if os.path.islink(
+            f"{app['home']}/current") else None
+        older = [r for r in hist if r != current and self.has_release(app["home"], r)]
+        if not older:
+            self.m.fail_json(msg=f"{app['name']}: no previous release to roll back to (kept: {hist})")
+        if self.switch(app, older[-1]) and not self.check:
+            if current:
+                hist = [r for r in self.history(app["home"]) if r != current]
+                with open(f"{app['home']}/releases/history", "w", encoding="utf-8") as handle:
+                    handle.write("\n".join([current] + hist) + "\n")
+            self.chain_reload(app)
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "apps": {"type": "list", "elements": "dict", "required": True},
+            "files": {"type": "list", "elements": "dict", "default": []},
+            "keep_releases": {"type": "int", "default": 3},
+            "control": {"type": "bool", "default": True},
+            "probe": {"type": "bool", "default": False},
+            "rollback": {"type": "str"},
+        },
+        supports_check_mode=True,
+    )
+    deployer = Deployer(module)
+    apps = module.params["apps"]
+    if module.params["probe"]:
+        module.exit_json(changed=False, missing=deployer.probe(apps))
+    if module.params["rollback"]:
+        target = [a for a in apps if a["name"] == module.params["rollback"]]
+        if not target:
+            module.fail_json(msg=f"no app named {module.params['rollback']!r} on this host")
+        deployer.rollback(target[0])
+    else:
+        deployer.apply(apps, module.params["files"], module.params["keep_releases"], module.params["control"])
+    result = {"changed": deployer.changed, "apps": deployer.report, "nginx_changed": deployer.nginx_changed}
+    if module._diff:
+        result["diff"] = deployer.diffs
+    if deployer.errors:
+        module.fail_json(msg="\n\n".join(deployer.errors), **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

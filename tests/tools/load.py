@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Bounded HTTP load on loopback: N clients for S seconds against some URLs.
+
+Prints one JSON line: requests, non_2xx (any status outside 200-299 and any
+connection error), slowest_ms, and a sample of the failures. Standard library
+only, so it runs inside the test containers as is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import threading
+import time
+from typing import Dict, List
+from urllib.parse import urlsplit
+
+
+def client(urls: List[str], until: float, stats: Dict[str, object], lock: threading.Lock) -> None:
+    done, bad, slowest, failures = 0, 0, 0.0, []
+    conns: Dict[str, http.client.HTTPConnection] = {}
+    i = 0
+    while time.monotonic() < until:
+        url = urlsplit(urls[i % len(urls)])
+        i += 1
+        start = time.monotonic()
+        try:
+            conn = conns.get(url.netloc) or http.client.HTTPConnection(url.netloc, timeout=10)
+            conns[url.netloc] = conn
+            conn.request("GET", url.path or "/")
+            response = conn.getresponse()
+            response.read()
+            status = response.status
+        except (OSError, http.client.HTTPException) as err:
+            conns.pop(url.netloc, None)
+            status = f"{type(err).__name__}"
+        slowest = max(slowest, time.monotonic() - start)
+        done += 1
+        if not (isinstance(status, int) and 200 <= status < 300):
+            bad += 1
+            if len(failures) < 5:
+                failures.append(f"{url.path}: {status}")
+    with lock:
+        stats["requests"] = int(stats["requests"]) + done  # type: ignore[call-overload]
+        stats["non_2xx"] = int(stats["non_2xx"]) + bad  # type: ignore[call-overload]
+        stats["slowest_ms"] = max(float(stats["slowest_ms"]), slowest * 1000)  # type: ignore[arg-type]
+        stats["failures"] = (list(stats["failures"]) + failures)[:10]  # type: ignore[call-overload]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("urls", nargs="+")
+    args = parser.parse_args()
+    if not 1 <= args.clients <= 100 or not 0 < args.seconds <= 120:
+        parser.error("bounded load only: 1-100 clients, at most 120 s")
+    stats: Dict[str, object] = {"requests": 0, "non_2xx": 0, "slowest_ms": 0.0, "failures": []}
+    lock = threading.Lock()
+    until = time.monotonic() + args.seconds
+    threads = [threading.Thread(target=client, args=(args.urls, until, stats, lock)) for _ in range(args.clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stats["slowest_ms"] = round(float(stats["slowest_ms"]), 1)  # type: ignore[arg-type]
+    print(json.dumps(stats))
+
+
+if __name__ == "__main__":
+    main()
