@@ -103,4 +103,5 @@ def test_app_states_match_filter(apps_filter: ModuleType) -> None:
 def test_template_starts_with_ansible_managed(template: Path) -> None:
     lines: list[str] = template.read_text(encoding="utf-8").splitlines()
     assert lines, f"{template} is empty"
-    assert lines[0] == ANSIBLE_MANAGED
+    # a script keeps its shebang first
+    assert lines[1 if lines[0].startswith("#!") else 0] == ANSIBLE_MANAGED
