@@ -10,6 +10,8 @@ APPS ?= examples/apps.yml
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
 .PHONY: help setup docker images lint unit molecule test demo demo-down
+.PHONY: docs sanity package-test
+.PHONY: bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -36,10 +38,31 @@ unit: $(STAMP) ## pytest unit tests of the plugins and the role metadata
 molecule: $(STAMP) images ## molecule test for every scenario (Debian 12 and 13)
 	set -e; for s in $(SCENARIOS); do molecule test -s $$s; done
 
-test: lint unit molecule ## everything CI runs
+docs: $(STAMP) ## regenerate roles/*/README.md and README.md's variable tables from the argument specs
+	python tools/role_docs.py
+
+sanity: $(STAMP) ## ansible-test sanity on a copy of the collection (Python 3.11)
+	tests/sanity/run.sh
+
+package-test: $(STAMP) images ## build and install the collection, deploy the examples from the tarball into a container
+	tests/packaging/run.sh
+
+test: lint unit sanity package-test molecule ## everything CI runs
 
 demo: $(STAMP) ## deploy the example apps (or APPS=file.yml) into a local Debian 12 container
 	DEMO_PORT=$(DEMO_PORT) APPS=$(APPS) scripts/demo.sh
 
 demo-down: ## remove the demo container
 	docker rm -f $${DEMO_NAME:-appmount-demo}
+
+# Not part of `make test`: about 25 minutes on 2 cores. BENCH_ARGS passes options
+# to bench/run.py, e.g. BENCH_ARGS="--sizes 1,10 --no-tuning" or "--strict".
+BENCH_ARGS ?=
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): $(STAMP) bench/requirements.txt
+	$(VENV)/bin/pip install -q -r bench/requirements.txt
+	touch $@
+
+bench: $(BENCH_STAMP) ## playbook time vs number of apps, serving speed and tuning, in Debian 12 containers (bench/results/)
+	python bench/run.py $(BENCH_ARGS)

@@ -29,11 +29,10 @@ for _ in $(seq 1 60); do
   sleep 1
 done
 
+published=$(docker port "$name" 80/tcp | head -n 1)
 cd "$root"
 "$venv/ansible-playbook" -i inventory/demo playbooks/site.yml \
-  -e "@$apps" -e "apps_source_dir=$(dirname "$apps")"
-
-published=$(docker port "$name" 80/tcp | head -n 1)
+  -e "@$apps" -e "apps_source_dir=$(dirname "$apps")" -e "apps_public_url=http://$published"
 echo
 echo "appmount demo: container $name, nginx on http://$published"
 "$venv/python" - "$apps" "$published" <<'PY'

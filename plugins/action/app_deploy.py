@@ -141,4 +141,3 @@ class ActionModule(ActionBase):
                 sent.append(remote)
         if sent:
             self._fixup_perms2([remote_tmp] + sent)
-

@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 module: app_deploy
 short_description: Apply the state of every WSGI app of a host in one run
 version_added: 0.1.0
-author: appmount.wsgi maintainers
+author: appmount.wsgi maintainers (@appmount)
 description:
   - Used by the C(appmount.wsgi.apps) role, through the action plugin of the same name, which renders the files on
     the controller and sends the code of C(source.path) apps as archives. One run handles every app of the host.
@@ -110,7 +110,7 @@ class Deployer:
 
     # -- small helpers -----------------------------------------------------------------
     def run(self, argv: List[str], **kwargs: Any) -> subprocess.CompletedProcess:
-        return subprocess.run(argv, capture_output=True, text=True, **kwargs)
+        return subprocess.run(argv, capture_output=True, text=True, check=False, **kwargs)
 
     def note(self, app: str, key: str, value: Any = True) -> None:
         self.report.setdefault(app, {})[key] = value
@@ -263,9 +263,12 @@ class Deployer:
                 except TypeError:  # Python without tarfile extraction filters
                     archive.extractall(f"{final}/code")
         elif code["kind"] == "git":
-            with subprocess.Popen(["git", "--git-dir", f"{home}/git", "archive", code_id],
-                                  stdout=subprocess.PIPE) as archive:
-                self.checked(["tar", "-x", "--no-same-owner", "-C", f"{final}/code"], stdin=archive.stdout)
+            tarball = f"{final}.tar"
+            self.checked(["git", "--git-dir", f"{home}/git", "archive", "--format=tar", "-o", tarball, code_id])
+            try:
+                self.checked(["tar", "-x", "--no-same-owner", "-C", f"{final}/code", "-f", tarball])
+            finally:
+                os.unlink(tarball)
         for root, dirs, files in os.walk(f"{final}/code"):
             for entry in dirs + files:
                 os.lchown(os.path.join(root, entry), 0, 0)
@@ -355,7 +358,7 @@ class Deployer:
         if self.check:
             return
         os.kill(pid, signal.SIGINT)
-        for _ in range(100):
+        for _attempt in range(100):
             if not os.path.exists(f"/proc/{pid}"):
                 return
             time.sleep(0.1)
@@ -443,6 +446,8 @@ class Deployer:
                     self.link(entry["path"], entry["src"], "uwsgi")
             if name in ready and not self.check:
                 self.prune(app, keep)
+            if os.path.islink(f"{app['home']}/current"):
+                self.report.setdefault(name, {})["release"] = os.path.basename(os.readlink(f"{app['home']}/current"))
             if not control:
                 continue
             if self.master_pid(name) is None:

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Bounded HTTP load on loopback: N clients for S seconds against some URLs.
 
 Prints one JSON line: requests, non_2xx (any status outside 200-299 and any
@@ -19,22 +19,23 @@ from urllib.parse import urlsplit
 
 def client(urls: List[str], until: float, stats: Dict[str, object], lock: threading.Lock) -> None:
     done, bad, slowest, failures = 0, 0, 0.0, []
-    conns: Dict[str, http.client.HTTPConnection] = {}
     i = 0
     while time.monotonic() < until:
         url = urlsplit(urls[i % len(urls)])
         i += 1
         start = time.monotonic()
+        # a new connection per request: a failure is the server's, never a
+        # keep-alive connection that a reloading nginx closed between requests
+        conn = http.client.HTTPConnection(url.netloc, timeout=10)
         try:
-            conn = conns.get(url.netloc) or http.client.HTTPConnection(url.netloc, timeout=10)
-            conns[url.netloc] = conn
-            conn.request("GET", url.path or "/")
+            conn.request("GET", url.path or "/", headers={"Connection": "close"})
             response = conn.getresponse()
             response.read()
-            status = response.status
+            status: object = response.status
         except (OSError, http.client.HTTPException) as err:
-            conns.pop(url.netloc, None)
-            status = f"{type(err).__name__}"
+            status = type(err).__name__
+        finally:
+            conn.close()
         slowest = max(slowest, time.monotonic() - start)
         done += 1
         if not (isinstance(status, int) and 200 <= status < 300):
@@ -59,7 +60,7 @@ def main() -> None:
     stats: Dict[str, object] = {"requests": 0, "non_2xx": 0, "slowest_ms": 0.0, "failures": []}
     lock = threading.Lock()
     until = time.monotonic() + args.seconds
-    threads = [threading.Thread(target=client, args=(args.urls, until, stats, lock)) for _ in range(args.clients)]
+    threads = [threading.Thread(target=client, args=(args.urls, until, stats, lock)) for _client in range(args.clients)]
     for thread in threads:
         thread.start()
     for thread in threads:

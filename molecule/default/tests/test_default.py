@@ -6,7 +6,7 @@ import uuid
 from typing import Any, Dict, List
 
 import pytest
-from conftest import http, molecule_hosts
+from appmount_testinfra import http, molecule_hosts
 
 testinfra_hosts = molecule_hosts()
 

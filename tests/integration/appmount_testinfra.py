@@ -1,0 +1,120 @@
+"""Shared testinfra helpers of the Molecule scenarios.
+
+Every HTTP check runs inside the containers (testinfra's docker backend, curl
+on the container's loopback); playbooks run from the controller against the
+scenario's inventory, exactly as a user runs them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import testinfra
+import testinfra.utils.ansible_runner
+import yaml
+
+PROJECT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).resolve().parents[2]))
+LOAD_TOOL = PROJECT / "tests" / "tools" / "load.py"
+
+
+def molecule_names() -> List[str]:
+    """The scenario's containers (inventory group `appmount`)."""
+    runner = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"])
+    return list(runner.get_hosts("appmount"))
+
+
+def molecule_hosts() -> List[str]:
+    """The containers as testinfra host specs (docker backend)."""
+    return [f"docker://{name}" for name in molecule_names()]
+
+
+def get_host(name: str) -> Any:
+    return testinfra.get_host(f"docker://{name}")
+
+
+def example_apps() -> List[Dict[str, Any]]:
+    with open(PROJECT / "examples" / "apps.yml", encoding="utf-8") as handle:
+        return list(yaml.safe_load(handle)["appmount_apps"])
+
+
+@dataclass
+class Response:
+    status: int
+    headers: Dict[str, str] = field(default_factory=dict)
+    body: str = ""
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def http(host: Any, path: str, method: str = "GET", data: Optional[str] = None, jar: Optional[str] = None) -> Response:
+    """One request to nginx on the container's loopback, redirects not followed."""
+    cmd = ["curl", "-sS", "-i", "--max-time", "20", "-X", method]
+    if data is not None:
+        cmd += ["--data", data]
+    if jar is not None:
+        cmd += ["-b", jar, "-c", jar]
+    cmd.append(f"http://127.0.0.1{path}")
+    out = host.check_output(shlex.join(cmd))
+    head, _sep, body = out.replace("\r\n", "\n").partition("\n\n")
+    status_line, *lines = head.split("\n")
+    headers = {}
+    for line in lines:
+        key, _sep, value = line.partition(":")
+        headers[key.strip().lower()] = value.strip()
+    return Response(int(status_line.split()[1]), headers, body)
+
+
+@dataclass
+class Run:
+    rc: int
+    output: str
+
+    def changed(self) -> Dict[str, int]:
+        """changed= of every host in the PLAY RECAP."""
+        return {m[0]: int(m[1]) for m in re.findall(r"^(\S+)\s+:\s+ok=\d+\s+changed=(\d+)", self.output, re.M)}
+
+
+def playbook(apps: List[Dict[str, Any]], *args: str, name: str = "site.yml", source_dir: Optional[Path] = None) -> Run:
+    """Run one of the collection's playbooks with these apps against the scenario's hosts."""
+    with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as handle:
+        yaml.safe_dump({"appmount_apps": apps}, handle)
+    env = dict(os.environ, ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(PROJECT / "playbooks" / name),
+           "-e", f"@{handle.name}", "-e", f"apps_source_dir={source_dir or PROJECT / 'examples'}", *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    os.unlink(handle.name)
+    return Run(proc.returncode, proc.stdout + proc.stderr)
+
+
+def masters(host: Any, names: List[str]) -> Dict[str, str]:
+    """The uWSGI master PID of each app."""
+    return {name: host.file(f"/run/uwsgi/app/{name}/pid").content_string.strip() for name in names}
+
+
+def start_load(name: str, urls: List[str], clients: int = 20, seconds: int = 20) -> None:
+    """Start a bounded load inside the container (loopback only); read it with load_result."""
+    subprocess.run(["docker", "cp", str(LOAD_TOOL), f"{name}:/usr/local/bin/appmount-load"], check=True)
+    targets = " ".join(shlex.quote(f"http://127.0.0.1{u}") for u in urls)
+    get_host(name).run(f"rm -f /tmp/load.json; setsid nohup python3 /usr/local/bin/appmount-load --clients {clients} "
+                       f"--seconds {seconds} {targets} > /tmp/load.json 2>/tmp/load.err < /dev/null &")
+
+
+def load_result(name: str, timeout: float = 90) -> Dict[str, Any]:
+    host = get_host(name)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = host.run("cat /tmp/load.json").stdout.strip()
+        if out:
+            return dict(json.loads(out))
+        time.sleep(1)
+    raise AssertionError(f"no load result on {name}: {host.run('cat /tmp/load.err').stdout}")
