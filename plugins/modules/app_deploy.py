@@ -107,6 +107,7 @@ class Deployer:
         self.errors: List[str] = []
         self.nginx_changed = False
         self.nginx_undo: List[tuple] = []
+        self.reloading: List[tuple] = []
 
     # -- small helpers -----------------------------------------------------------------
     def run(self, argv: List[str], **kwargs: Any) -> subprocess.CompletedProcess:
@@ -222,8 +223,9 @@ class Deployer:
 
     # -- releases ----------------------------------------------------------------------
     @staticmethod
-    def release_id(code_id: str, packages: List[str]) -> str:
-        return hashlib.sha256(json.dumps([code_id, packages]).encode()).hexdigest()[:12]
+    def release_id(app: Dict[str, Any], code_id: str) -> str:
+        """Code, packages and the callable: a change of any of them is a new, import-tested release."""
+        return hashlib.sha256(json.dumps([code_id, app["packages"], app["module"]]).encode()).hexdigest()[:12]
 
     def code_id(self, app: Dict[str, Any]) -> Optional[str]:
         code = app["code"]
@@ -276,18 +278,23 @@ class Deployer:
         venv = f"{final}/venv"
         self.checked(["/usr/bin/python3", "-m", "venv", venv])
         pip = [f"{venv}/bin/pip", "install", "--quiet", "--disable-pip-version-check"]
-        if app.get("requirements"):
-            self.checked(pip + ["-r", f"{final}/code/{app['requirements']}"])
-        if app["packages"]:
-            self.checked(pip + list(app["packages"]))
+        installs = ([pip + ["-r", f"{final}/code/{app['requirements']}"]] if app.get("requirements") else []) + (
+            [pip + list(app["packages"])] if app["packages"] else [])
+        for argv in installs:
+            proc = self.run(argv)
+            if proc.returncode != 0:
+                shutil.rmtree(final)
+                self.errors.append(f"{name}: pip could not build the new release ({' '.join(argv[1:])}); it is not "
+                                   f"switched to (the current release, if any, keeps serving).\n{proc.stderr.strip()}")
+                return False
         user = pwd.getpwnam(app["user"])
         env = dict(app["env"], PATH="/usr/bin:/bin", HOME=app["home"])
         test = self.run([f"{venv}/bin/python", "-c", IMPORT_TEST, app["module"], f"{final}/code"],
                         cwd=f"{final}/code", env=env, user=user.pw_uid, group=user.pw_gid, timeout=120)
         if test.returncode != 0:
             shutil.rmtree(final)
-            self.errors.append(f"{name}: the new release does not import {app['module']!r}; the current release keeps "
-                               f"serving.\n{test.stderr.strip()}")
+            self.errors.append(f"{name}: the new release does not import {app['module']!r}; it is not switched to "
+                               f"(the current release, if any, keeps serving).\n{test.stderr.strip()}")
             return False
         with open(f"{final}/code-id", "w", encoding="utf-8") as handle:
             handle.write(code_id + "\n")
@@ -364,11 +371,40 @@ class Deployer:
             time.sleep(0.1)
         os.kill(pid, signal.SIGKILL)
 
+    @staticmethod
+    def workers(master: int) -> set:
+        """PIDs of the master's children (its workers)."""
+        children = set()
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat", encoding="utf-8") as handle:
+                        if int(handle.read().rsplit(")", 1)[1].split()[1]) == master:
+                            children.add(int(entry))
+                except (OSError, IndexError, ValueError):
+                    continue
+        return children
+
     def chain_reload(self, app: Dict[str, Any]) -> None:
         """uWSGI's touch-chain-reload: workers are replaced one by one, each loading the new release."""
         self.note(app["name"], "action", "chain-reloaded")
-        if not self.check:
+        master = self.master_pid(app["name"])
+        if not self.check and master:
+            self.reloading.append((app, master, self.workers(master)))
             os.utime(app["chain_reload"])
+
+    def wait_for_chain_reloads(self, timeout: float = 90) -> None:
+        """Return once every chain-reloaded app runs only workers started after the switch."""
+        deadline = time.monotonic() + timeout
+        for app, master, old in self.reloading:
+            while time.monotonic() < deadline:
+                current = self.workers(master)
+                if current and not current & old:
+                    break
+                time.sleep(0.2)
+            else:
+                self.errors.append(f"{app['name']}: the chain reload onto the new release did not finish within "
+                                   f"{timeout:.0f} s; see /var/log/uwsgi/app/{app['name']}.log")
 
     def init(self, action: str, name: str) -> None:
         self.note(name, "action", {"start": "started", "reload": "reloaded"}[action])
@@ -380,7 +416,7 @@ class Deployer:
         missing = []
         for app in apps:
             if app["state"] == "present" and app["code"]["kind"] == "path":
-                rid = self.release_id(app["code"]["id"], app["packages"])
+                rid = self.release_id(app, app["code"]["id"])
                 if not self.has_release(app["home"], rid):
                     missing.append(app["name"])
         return missing
@@ -397,14 +433,19 @@ class Deployer:
             self.mkdir(f"{app['home']}/releases")
             self.write(app["chain_reload"], "", 0o644, "uwsgi")
         ready: Dict[str, str] = {}
+        unusable = set()  # present apps whose first release failed: nothing to route to or start
         for app in present:
             code_id = self.code_id(app)
             if code_id is None:
+                if not os.path.islink(f"{app['home']}/current"):
+                    unusable.add(app["name"])
                 continue
-            rid = self.release_id(code_id, app["packages"])
+            rid = self.release_id(app, code_id)
             if not self.has_release(app["home"], rid):
                 self.note(app["name"], "built", rid)
                 if not self.check and not self.build_release(app, rid, code_id):
+                    if not os.path.islink(f"{app['home']}/current"):
+                        unusable.add(app["name"])
                     continue
             ready[app["name"]] = rid
         # 2. nginx: location files and links, tested before anything else moves
@@ -414,11 +455,11 @@ class Deployer:
             for entry in app.get("files", []):
                 if entry["kind"] == "nginx":
                     self.write(entry["path"], entry["content"], int(entry["mode"], 8), "nginx")
-            if app["state"] == "present":
+            if app["state"] == "present" and app["name"] not in unusable:
                 for entry in app.get("links", []):
                     if entry["kind"] == "nginx":
                         self.link(entry["path"], entry["src"], "nginx")
-            else:
+            elif app["state"] != "present":
                 self.remove(app["nginx_enabled"], "nginx")
             if app["state"] == "absent":
                 self.remove(app["nginx_conf"], "nginx")
@@ -438,14 +479,12 @@ class Deployer:
             name = app["name"]
             ini_changed = any(self.write(e["path"], e["content"], int(e["mode"], 8), "uwsgi")
                               for e in app.get("files", []) if e["kind"] == "uwsgi")
-            if app["state"] != "present":
+            if app["state"] != "present" or name in unusable:
                 continue
             switched = name in ready and self.switch(app, ready[name])
             for entry in app.get("links", []):
                 if entry["kind"] == "uwsgi":
                     self.link(entry["path"], entry["src"], "uwsgi")
-            if name in ready and not self.check:
-                self.prune(app, keep)
             if os.path.islink(f"{app['home']}/current"):
                 self.report.setdefault(name, {})["release"] = os.path.basename(os.readlink(f"{app['home']}/current"))
             if not control:
@@ -456,6 +495,11 @@ class Deployer:
                 self.init("reload", name)
             elif switched:
                 self.chain_reload(app)
+        self.wait_for_chain_reloads()
+        # old releases go only once no worker runs them any more
+        for app in present:
+            if app["name"] in ready and not self.check:
+                self.prune(app, keep)
 
     def _user(self, app: Dict[str, Any]) -> bool:
         try:
@@ -501,12 +545,14 @@ class Deployer:
         older = [r for r in hist if r != current and self.has_release(app["home"], r)]
         if not older:
             self.m.fail_json(msg=f"{app['name']}: no previous release to roll back to (kept: {hist})")
+        self.report.setdefault(app["name"], {})["release"] = older[-1]
         if self.switch(app, older[-1]) and not self.check:
             if current:
                 hist = [r for r in self.history(app["home"]) if r != current]
                 with open(f"{app['home']}/releases/history", "w", encoding="utf-8") as handle:
                     handle.write("\n".join([current] + hist) + "\n")
             self.chain_reload(app)
+            self.wait_for_chain_reloads()
 
 
 def main() -> None:
@@ -536,6 +582,9 @@ def main() -> None:
     if module._diff:
         result["diff"] = deployer.diffs
     if deployer.errors:
+        if deployer.nginx_changed and not module.check_mode and shutil.which("nginx"):
+            # the play stops here and its handlers will not run: serve the routes of the apps that did deploy
+            deployer.run(["nginx", "-s", "reload"])
         module.fail_json(msg="\n\n".join(deployer.errors), **result)
     module.exit_json(**result)
 

@@ -196,6 +196,30 @@ def test_only_the_last_releases_are_kept(code: Path) -> None:
         assert body(name, "/tools/ping/") == "pong v4"
 
 
+def test_one_app_alone_leaves_the_others_untouched(code: Path) -> None:
+    """-e appmount_only=NAME with --tags apps: only that app moves, even when others have changes waiting."""
+    app_py = code / "apps" / "blog" / "app.py"
+    good = app_py.read_text()
+    app_py.write_text(good + "\n# a change that waits for the next full run\n")
+    before = {n: get_host(n).check_output("readlink /srv/appmount/blog/current") for n in NAMES}
+    blog_master = {n: masters(get_host(n), ["blog"]) for n in NAMES}
+    ping_release(code, " only")
+    try:
+        output = deploy(apps(code, ping=PING2) + [extra_app(code)], "-e", "appmount_only=ping", "--tags", "apps")
+    finally:
+        app_py.write_text(good)
+    assert "nginx : Install the nginx packages" not in output
+    for name in NAMES:
+        host = get_host(name)
+        assert host.check_output("readlink /srv/appmount/blog/current") == before[name]
+        assert masters(host, ["blog"]) == blog_master[name]
+        for _attempt in range(20):
+            if body(name, "/tools/ping/") == "pong only":
+                break
+            time.sleep(0.5)
+        assert body(name, "/tools/ping/") == "pong only"
+
+
 def test_disabled_app_is_stopped_and_keeps_its_files(code: Path) -> None:
     before = {n: masters(get_host(n), ["blog", "ping", "extra"]) for n in NAMES}
     deploy(apps(code, ping=PING2, notes={"state": "disabled"}) + [extra_app(code)])
@@ -228,7 +252,7 @@ def test_absent_app_leaves_no_trace(code: Path) -> None:
                           " -name extra -o -name 'extra.*' -o -name '_extra'")
         assert traces.stdout == ""
         assert not host.user("_extra").exists and not host.group("_extra").exists
-        assert host.run("pgrep -f apps-enabled/extra.ini").rc == 1
+        assert host.run("pgrep -f 'apps-enabled/[e]xtra.ini'").rc == 1
         assert masters(host, ["blog", "notes", "ping"]) == before[name]
 
 
