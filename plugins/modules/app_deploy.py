@@ -304,47 +304,43 @@ class Deployer:
     def has_release(home: str, rid: str) -> bool:
         return os.path.isfile(f"{home}/releases/{rid}/code-id")
 
-    def history(self, home: str) -> List[str]:
+    @staticmethod
+    def history(home: str) -> List[str]:
+        """Release ids in the order they were switched to, the newest last."""
         path = f"{home}/releases/history"
         if not os.path.isfile(path):
             return []
         with open(path, encoding="utf-8") as handle:
             return [line.strip() for line in handle if line.strip()]
 
-    def switch(self, app: Dict[str, Any], rid: str) -> bool:
-        home = app["home"]
-        target = f"releases/{rid}"
+    @staticmethod
+    def save_history(home: str, ids: List[str]) -> None:
+        with open(f"{home}/releases/history", "w", encoding="utf-8") as handle:
+            handle.write("".join(f"{rid}\n" for rid in ids))
+
+    @staticmethod
+    def current_release(home: str) -> Optional[str]:
         current = f"{home}/current"
-        if os.path.islink(current) and os.readlink(current) == target:
+        return os.path.basename(os.readlink(current)) if os.path.islink(current) else None
+
+    def switch(self, app: Dict[str, Any], rid: str) -> bool:
+        """Point `current` at the release, atomically; the release becomes the newest of the history."""
+        if not self.link(f"{app['home']}/current", f"releases/{rid}", "release"):
             return False
         self.note(app["name"], "switched", rid)
-        self.diffs.append({"before_header": current, "after_header": current,
-                           "before": f"-> {os.readlink(current)}\n" if os.path.islink(current) else "",
-                           "after": f"-> {target}\n"})
-        if self.check:
-            return True
-        tmp = f"{current}.appmount-tmp"
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
-        os.symlink(target, tmp)
-        os.replace(tmp, current)
-        hist = [r for r in self.history(home) if r != rid] + [rid]
-        with open(f"{home}/releases/history", "w", encoding="utf-8") as handle:
-            handle.write("\n".join(hist) + "\n")
+        if not self.check:
+            self.save_history(app["home"], [r for r in self.history(app["home"]) if r != rid] + [rid])
         return True
 
     def prune(self, app: Dict[str, Any], keep: int) -> None:
         home = app["home"]
         hist = self.history(home)
-        keep_ids = set(hist[-keep:])
-        if os.path.islink(f"{home}/current"):
-            keep_ids.add(os.path.basename(os.readlink(f"{home}/current")))
+        keep_ids = set(hist[-keep:]) | {self.current_release(home)}
         for entry in os.listdir(f"{home}/releases"):
             if entry != "history" and entry not in keep_ids:
                 self.remove(f"{home}/releases/{entry}")
         if not self.check and hist != [r for r in hist if r in keep_ids]:
-            with open(f"{home}/releases/history", "w", encoding="utf-8") as handle:
-                handle.write("\n".join(r for r in hist if r in keep_ids) + "\n")
+            self.save_history(home, [r for r in hist if r in keep_ids])
 
     # -- processes ---------------------------------------------------------------------
     @staticmethod
@@ -485,8 +481,8 @@ class Deployer:
             for entry in app.get("links", []):
                 if entry["kind"] == "uwsgi":
                     self.link(entry["path"], entry["src"], "uwsgi")
-            if os.path.islink(f"{app['home']}/current"):
-                self.report.setdefault(name, {})["release"] = os.path.basename(os.readlink(f"{app['home']}/current"))
+            if self.current_release(app["home"]):
+                self.report.setdefault(name, {})["release"] = self.current_release(app["home"])
             if not control:
                 continue
             if self.master_pid(name) is None:
@@ -540,17 +536,14 @@ class Deployer:
 
     def rollback(self, app: Dict[str, Any]) -> None:
         hist = self.history(app["home"])
-        current = os.path.basename(os.readlink(f"{app['home']}/current")) if os.path.islink(
-            f"{app['home']}/current") else None
+        current = self.current_release(app["home"])
         older = [r for r in hist if r != current and self.has_release(app["home"], r)]
         if not older:
             self.m.fail_json(msg=f"{app['name']}: no previous release to roll back to (kept: {hist})")
         self.report.setdefault(app["name"], {})["release"] = older[-1]
         if self.switch(app, older[-1]) and not self.check:
-            if current:
-                hist = [r for r in self.history(app["home"]) if r != current]
-                with open(f"{app['home']}/releases/history", "w", encoding="utf-8") as handle:
-                    handle.write("\n".join([current] + hist) + "\n")
+            if current:  # the release rolled back from becomes the oldest: the next rollback goes further back
+                self.save_history(app["home"], [current] + [r for r in self.history(app["home"]) if r != current])
             self.chain_reload(app)
             self.wait_for_chain_reloads()
 
