@@ -31,3 +31,21 @@ def apps_filter() -> ModuleType:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def deploy_action() -> ModuleType:
+    """``plugins/action/app_deploy.py`` (controller side) as a module."""
+    return load_module(REPO_ROOT / "plugins" / "action" / "app_deploy.py", "appmount_wsgi_action_app_deploy")
+
+
+@pytest.fixture(scope="session")
+def deploy_module() -> ModuleType:
+    """``plugins/modules/app_deploy.py`` (host side) as a module."""
+    return load_module(REPO_ROOT / "plugins" / "modules" / "app_deploy.py", "appmount_wsgi_module_app_deploy")
+
+
+@pytest.fixture(scope="session")
+def health_module() -> ModuleType:
+    """``plugins/modules/app_health.py`` as a module."""
+    return load_module(REPO_ROOT / "plugins" / "modules" / "app_health.py", "appmount_wsgi_module_app_health")
