@@ -129,3 +129,11 @@ def test_nginx_configuration_is_valid(host: Any) -> None:
     assert host.run("nginx -t").rc == 0
     assert host.service("nginx").is_running
     assert host.service("uwsgi").is_enabled
+
+
+def test_extra_ca_certificates_are_trusted(host: Any) -> None:
+    installed = host.file("/usr/local/share/ca-certificates/appmount-test-ca.crt")
+    assert installed.mode == 0o644
+    pem = installed.content_string.strip()
+    assert pem.startswith("-----BEGIN CERTIFICATE-----")
+    assert pem in host.file("/etc/ssl/certs/ca-certificates.crt").content_string
