@@ -21,7 +21,7 @@ MODULE_RE = re.compile(rf"^{IDENT}(\.{IDENT})*:{IDENT}\Z")
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 STATES = ("present", "disabled", "absent")
 APP_KEYS = frozenset(
-    ("name", "mount", "module", "source", "packages", "requirements", "env", "static", "processes", "state")
+    ("name", "mount", "module", "source", "packages", "requirements", "env", "static", "processes", "threads", "state")
 )
 SOURCE_KEYS = frozenset(("path", "git", "version"))
 STATIC_KEYS = frozenset(("url", "path"))
@@ -102,9 +102,10 @@ def _check_app(app: App, base_dir: str, err: Callable[[str], None]) -> None:
     if state not in STATES:
         err(f"state {state!r} is invalid; allowed: {', '.join(STATES)}")
 
-    processes = app.get("processes", 1)
-    if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
-        err(f"processes {processes!r} is invalid; allowed: an integer of at least 1")
+    for key in ("processes", "threads"):
+        value = app.get(key, 1)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            err(f"{key} {value!r} is invalid; allowed: an integer of at least 1")
 
     _check_source(app.get("source"), base_dir, err)
     _check_lists(app, err)
@@ -231,6 +232,7 @@ def apps_normalize(
     listen: int = 1024,
     processes: int = 2,
     nginx_dir: str = "/etc/nginx/appmount",
+    threads: int = 4,
 ) -> List[Dict[str, Any]]:
     """The records used by the role's tasks and templates, one per app."""
     result: List[Dict[str, Any]] = []
@@ -267,6 +269,7 @@ def apps_normalize(
                 "requirements": app.get("requirements"),
                 "env": env,
                 "processes": app.get("processes", processes),
+                "threads": app.get("threads", threads),
                 "listen": listen,
                 "socket": f"{run_dir}/socket",
                 "uwsgi_ini": uwsgi_ini,

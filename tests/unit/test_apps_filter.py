@@ -144,6 +144,12 @@ REFUSED: list[Any] = [
         id="processes-zero",
     ),
     pytest.param(
+        [app(threads=True)],
+        "appmount_apps[0] (blog)",
+        "threads True is invalid; allowed: an integer of at least 1",
+        id="threads-bool",
+    ),
+    pytest.param(
         [app(source=SRC, requirements="../requirements.txt")],
         "appmount_apps[0] (blog)",
         "requirements '../requirements.txt' must not contain '..'",
@@ -309,6 +315,11 @@ def test_normalize_keeps_git_source(apps_filter: ModuleType) -> None:
 @pytest.mark.parametrize(("given", "expected"), [({}, 5), ({"processes": 3}, 3)])
 def test_normalize_processes(apps_filter: ModuleType, given: App, expected: int) -> None:
     assert normalize(apps_filter, [app(**given)], processes=5)[0]["processes"] == expected
+
+
+@pytest.mark.parametrize(("given", "expected"), [({}, 7), ({"threads": 1}, 1)])
+def test_normalize_threads(apps_filter: ModuleType, given: App, expected: int) -> None:
+    assert apps_filter.apps_normalize([app(**given)], ROOT, "/ctl", 1024, 2, "/etc/nginx/appmount", 7)[0]["threads"] == expected
 
 
 def test_normalize_without_source(apps_filter: ModuleType) -> None:

@@ -113,7 +113,8 @@ def test_debian_layout(host: Any, apps: List[Dict[str, Any]]) -> None:
         assert location.linked_to == f"/etc/nginx/appmount/locations-available/{name}.conf"
         config = host.file(f"/etc/uwsgi/apps-available/{name}.ini").content_string
         for line in ("plugins = python3", f"mount = {app['mount']}={app['module']}", "manage-script-name = true",
-                     "no-default-app = true", "lazy-apps = true", "listen = 1024", f"uid = _{name}"):
+                     "no-default-app = true", "lazy-apps = true", "listen = 1024", f"uid = _{name}",
+                     f"threads = {app.get('threads', 4)}"):
             assert line in config.splitlines()
 
 
