@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import Any
 from types import ModuleType
 
 import pytest
@@ -49,3 +50,11 @@ def deploy_module() -> ModuleType:
 def health_module() -> ModuleType:
     """``plugins/modules/app_health.py`` as a module."""
     return load_module(REPO_ROOT / "plugins" / "modules" / "app_health.py", "appmount_wsgi_module_app_health")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print how many invalid app lists the validator refused (the count the issue asks the tests to print)."""
+    refused = [r for r in terminalreporter.stats.get("passed", []) if "test_apps_errors_refuses" in r.nodeid]
+    if refused:
+        terminalreporter.write_line(f"refused-input cases: {len(refused)} invalid app lists refused, "
+                                    "each naming the app and the field")

@@ -92,6 +92,7 @@ def test_refused_input_changes_nothing(code: Path, case: str) -> None:
     assert run.rc != 0
     assert message in run.output
     assert {name: get_host(name).check_output(SNAPSHOT) for name in NAMES} == before
+    print(f"\nREFUSED-INPUT {case}: refused before any change; /etc/nginx, /etc/uwsgi, /srv/appmount unchanged")
 
 
 def test_a_bad_nginx_directive_never_reaches_nginx(code: Path) -> None:
