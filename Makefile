@@ -9,12 +9,10 @@ DEMO_PORT ?= 8080
 APPS ?= examples/apps.yml
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: help setup docker images lint unit molecule test demo demo-down
-.PHONY: docs sanity package-test
-.PHONY: bench
+.PHONY: help setup docker images lint unit docs sanity package-test molecule test demo demo-down bench
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.txt scripts/setup.sh
 	scripts/setup.sh
@@ -53,7 +51,7 @@ demo: $(STAMP) ## deploy the example apps (or APPS=file.yml) into a local Debian
 	DEMO_PORT=$(DEMO_PORT) APPS=$(APPS) scripts/demo.sh
 
 demo-down: ## remove the demo container
-	docker rm -f $${DEMO_NAME:-appmount-demo}
+	docker rm -f appmount-demo
 
 # Not part of `make test`: about 25 minutes on 2 cores. BENCH_ARGS passes options
 # to bench/run.py, e.g. BENCH_ARGS="--sizes 1,10 --no-tuning" or "--strict".

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-name=${DEMO_NAME:-appmount-demo}
+name=appmount-demo  # the host of inventory/demo/hosts.yml
 port=${DEMO_PORT:-8080}
 apps=$(realpath "${APPS:-$root/examples/apps.yml}")
 image=appmount-test/debian:12
