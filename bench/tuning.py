@@ -31,10 +31,10 @@ class Variant:
     location: tuple[str, ...] = ()
 
 
-# The deployed defaults are the baseline: processes 2, no threads, listen 1024,
-# enable-threads, lazy-apps, buffer-size 32768, single-interpreter, uWSGI's
-# per-request log on; Debian's nginx: worker_processes auto (2 here),
-# worker_connections 768, access_log unbuffered, uwsgi_buffering on.
+# The baseline is what site.yml deployed (at 1c426d9: processes 2, no threads,
+# listen 1024, enable-threads, lazy-apps, buffer-size 32768, single-interpreter,
+# uWSGI's per-request log on) and Debian's nginx.conf: worker_processes auto
+# (2 here), worker_connections 768, access_log unbuffered, uwsgi_buffering on.
 RECOMMENDED = Variant(
     "combined: uwsgi disable-logging + nginx access_log buffer=64k",
     uwsgi={"disable-logging": "true"},
@@ -42,10 +42,12 @@ RECOMMENDED = Variant(
 )
 VARIANTS: tuple[Variant, ...] = (
     Variant("baseline (deployed defaults)"),
-    Variant("uwsgi processes=1", uwsgi={"processes": "1"}),
-    Variant("uwsgi processes=4", uwsgi={"processes": "4"}),
-    Variant("uwsgi processes=2 threads=2", uwsgi={"threads": "2"}),
-    Variant("uwsgi processes=2 threads=4", uwsgi={"threads": "4"}),
+    # processes x threads are set explicitly: the baseline is whatever the role deploys
+    Variant("uwsgi 1 process x 1 thread", uwsgi={"processes": "1", "threads": None}),
+    Variant("uwsgi 2 processes x 1 thread", uwsgi={"processes": "2", "threads": None}),
+    Variant("uwsgi 4 processes x 1 thread", uwsgi={"processes": "4", "threads": None}),
+    Variant("uwsgi 2 processes x 2 threads", uwsgi={"processes": "2", "threads": "2"}),
+    Variant("uwsgi 2 processes x 4 threads", uwsgi={"processes": "2", "threads": "4"}),
     Variant("uwsgi listen=128", uwsgi={"listen": "128"}),
     Variant("uwsgi listen=4096", uwsgi={"listen": "4096"}),
     Variant("uwsgi thunder-lock", uwsgi={"thunder-lock": "true"}),
