@@ -102,7 +102,7 @@ def warm_caches(pip_cache: Path, apt_cache: Path) -> dict[str, Any]:
     if marker.exists() and marker.read_text().strip() == wanted:
         return {"warmed_now": False}
     log("pre-warming the apt and pip caches (once)")
-    box = Container(f"{NAME_PREFIX}-warm", pip_cache, apt_cache)
+    box = Container(f"{NAME_PREFIX}-warm-{os.getpid()}", pip_cache, apt_cache)
     start = time.monotonic()
     try:
         box.start()
@@ -153,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         "argv": sys.argv[1:] if argv is None else argv,
     }
     error: str | None = None
+    failed: list[str] = []  # labels of playbook runs that failed
     try:
         subprocess.run([str(ROOT / "scripts" / "build-images.sh"), "12"], check=True)
         meta["caches"] = warm_caches(pip_cache, apt_cache)
@@ -162,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
 
         def record(run: PlaybookRun, key: str) -> PlaybookRun:
             ansible["runs"].append(run.to_json())
+            if not run.ok:
+                failed.append(run.label)
             if run.ok:
                 ansible[key][str(run.apps if key != "add_one_s" else run.apps - 1)] = run.seconds
             log(f"{run.label:<16} {run.seconds:8.1f} s  rc={run.returncode}  {run.recap}")
@@ -169,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
 
         serving_sizes = [1] if 1 in args.sizes else []
         for n in args.sizes:
-            box = start_box(f"{NAME_PREFIX}-n{n}", pip_cache, apt_cache)
+            # the pid keeps two bench runs on one host from removing each other's containers
+            box = start_box(f"{NAME_PREFIX}-n{n}-{os.getpid()}", pip_cache, apt_cache)
             boxes.append(box)
             inventory = write_inventory(workdir, box.name)
             converge = record(runner.run(f"converge-{n}", box.name, inventory, write_apps_file(workdir, n), n), "converge_s")
@@ -185,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
             if not args.keep:
                 box.remove()
         if not serving_sizes and not args.no_serving:
-            box = start_box(f"{NAME_PREFIX}-serve", pip_cache, apt_cache)
+            box = start_box(f"{NAME_PREFIX}-serve-{os.getpid()}", pip_cache, apt_cache)
             boxes.append(box)
             run = runner.run("converge-serving", box.name, write_inventory(workdir, box.name), write_apps_file(workdir, 1), 1)
             if not run.ok:
@@ -199,6 +203,9 @@ def main(argv: list[str] | None = None) -> int:
             for box in boxes:
                 box.remove()
         shutil.rmtree(workdir, ignore_errors=True)
+    if failed and not error:
+        error = f"playbook runs failed: {', '.join(failed)} (logs in {results_dir / 'logs'})"
+        log(f"ERROR: {error}")
     meta["host"]["loadavg_end"] = os.getloadavg()
     meta["total_s"] = round(time.monotonic() - t0, 1)
     meta["error"] = error
