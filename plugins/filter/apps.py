@@ -21,7 +21,10 @@ MODULE_RE = re.compile(rf"^{IDENT}(\.{IDENT})*:{IDENT}\Z")
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 STATES = ("present", "disabled", "absent")
 APP_KEYS = frozenset(
-    ("name", "mount", "module", "source", "packages", "requirements", "env", "static", "processes", "threads", "state")
+    (
+        "name", "mount", "module", "source", "packages", "requirements", "env", "static", "processes", "threads",
+        "request_log", "state",
+    )
 )
 SOURCE_KEYS = frozenset(("path", "git", "version"))
 STATIC_KEYS = frozenset(("url", "path"))
@@ -106,6 +109,9 @@ def _check_app(app: App, base_dir: str, err: Callable[[str], None]) -> None:
         value = app.get(key, 1)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             err(f"{key} {value!r} is invalid; allowed: an integer of at least 1")
+
+    if not isinstance(app.get("request_log", False), bool):
+        err(f"request_log {app['request_log']!r} is invalid; allowed: true or false")
 
     _check_source(app.get("source"), base_dir, err)
     _check_lists(app, err)
@@ -233,6 +239,7 @@ def apps_normalize(
     processes: int = 2,
     nginx_dir: str = "/etc/nginx/appmount",
     threads: int = 4,
+    request_log: bool = False,
 ) -> List[Dict[str, Any]]:
     """The records used by the role's tasks and templates, one per app."""
     result: List[Dict[str, Any]] = []
@@ -270,6 +277,7 @@ def apps_normalize(
                 "env": env,
                 "processes": app.get("processes", processes),
                 "threads": app.get("threads", threads),
+                "request_log": app.get("request_log", request_log),
                 "listen": listen,
                 "socket": f"{run_dir}/socket",
                 "uwsgi_ini": uwsgi_ini,

@@ -96,6 +96,12 @@ def playbook(apps: List[Dict[str, Any]], *args: str, name: str = "site.yml", sou
     return Run(proc.returncode, proc.stdout + proc.stderr)
 
 
+def logged(host: Any, path: str, text: str, timeout: int = 10) -> bool:
+    """Whether ``text`` shows up in the file at ``path`` within ``timeout`` seconds (servers log after responding)."""
+    wait = f"until grep -qF -- {shlex.quote(text)} {shlex.quote(path)}; do sleep 0.1; done"
+    return bool(host.run(f"timeout {timeout} sh -c {shlex.quote(wait)}").rc == 0)
+
+
 def masters(host: Any, names: List[str]) -> Dict[str, str]:
     """The uWSGI master PID of each app."""
     return {name: host.file(f"/run/uwsgi/app/{name}/pid").content_string.strip() for name in names}

@@ -150,6 +150,12 @@ REFUSED: list[Any] = [
         id="threads-bool",
     ),
     pytest.param(
+        [app(request_log="yes")],
+        "appmount_apps[0] (blog)",
+        "request_log 'yes' is invalid; allowed: true or false",
+        id="request-log-string",
+    ),
+    pytest.param(
         [app(source=SRC, requirements="../requirements.txt")],
         "appmount_apps[0] (blog)",
         "requirements '../requirements.txt' must not contain '..'",
@@ -320,6 +326,14 @@ def test_normalize_processes(apps_filter: ModuleType, given: App, expected: int)
 @pytest.mark.parametrize(("given", "expected"), [({}, 7), ({"threads": 1}, 1)])
 def test_normalize_threads(apps_filter: ModuleType, given: App, expected: int) -> None:
     assert apps_filter.apps_normalize([app(**given)], ROOT, "/ctl", 1024, 2, "/etc/nginx/appmount", 7)[0]["threads"] == expected
+
+
+@pytest.mark.parametrize(
+    ("default", "given", "expected"),
+    [(False, {}, False), (True, {}, True), (False, {"request_log": True}, True), (True, {"request_log": False}, False)],
+)
+def test_normalize_request_log(apps_filter: ModuleType, default: bool, given: App, expected: bool) -> None:
+    assert apps_filter.apps_normalize([app(**given)], ROOT, request_log=default)[0]["request_log"] is expected
 
 
 def test_normalize_without_source(apps_filter: ModuleType) -> None:

@@ -6,11 +6,12 @@ import uuid
 from typing import Any, Dict, List
 
 import pytest
-from appmount_testinfra import http, molecule_hosts
+from appmount_testinfra import http, logged, molecule_hosts
 
 testinfra_hosts = molecule_hosts()
 
 CONTENT = {"blog": "The blog", "notes": "<h1>Notes</h1>", "ping": "pong"}
+BLOG_LOG = "/var/log/uwsgi/app/blog.log"
 
 
 def test_every_app_answers_at_its_prefix(host: Any, apps: List[Dict[str, Any]]) -> None:
@@ -61,14 +62,27 @@ def test_post_form_redirects_under_the_prefix(host: Any) -> None:
 
 
 def test_static_files_are_served_by_nginx_alone(host: Any) -> None:
-    probe = uuid.uuid4().hex
-    response = http(host, f"/blog/static/style.css?probe={probe}")
+    response = http(host, "/blog/static/style.css")
     assert response.status == 200
     assert "served by nginx" in response.body
-    assert probe not in host.file("/var/log/uwsgi/app/blog.log").content_string
-    # the same request through the app is logged by uWSGI: the check above can fail
-    http(host, f"/blog/about?probe={probe}")
-    assert probe in host.file("/var/log/uwsgi/app/blog.log").content_string
+    # a missing static file is nginx's 404; had the request reached the app,
+    # uWSGI would have logged it (it logs every 4xx), as it does the second one
+    probe = uuid.uuid4().hex
+    assert http(host, f"/blog/static/missing-{probe}.css").status == 404
+    assert http(host, f"/blog/missing-{probe}-app").status == 404
+    assert logged(host, BLOG_LOG, f"missing-{probe}-app")
+    assert f"missing-{probe}.css" not in host.file(BLOG_LOG).content_string
+
+
+def test_uwsgi_logs_every_request_only_where_asked(host: Any) -> None:
+    probe = uuid.uuid4().hex
+    # blog keeps apps_default_request_log (false): its 200s are in nginx's access log only
+    assert http(host, f"/blog/about?probe={probe}").status == 200
+    # notes sets request_log: true (examples/apps.yml)
+    assert http(host, f"/notes/?probe={probe}").status == 200
+    assert logged(host, "/var/log/uwsgi/app/notes.log", probe)
+    assert logged(host, "/var/log/nginx/access.log", f"/blog/about?probe={probe}")
+    assert probe not in host.file(BLOG_LOG).content_string
 
 
 def test_session_cookies_of_two_apps_do_not_collide(host: Any) -> None:
