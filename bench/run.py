@@ -62,7 +62,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--duration", type=int, default=10, help="seconds of each measured wrk run")
     p.add_argument("--warmup", type=int, default=2, help="seconds of the wrk warmup before each run")
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the serving runs (medians are reported; 0: tuning only)")
-    p.add_argument("--tuning-rounds", type=int, default=2, help="interleaved rounds of the tuning variants")
+    p.add_argument("--tuning-rounds", type=int, default=3, help="interleaved rounds of the tuning variants")
     p.add_argument("--tuning-duration", type=int, default=5, help="seconds of each measured tuning run")
     p.add_argument(
         "--variants",

@@ -284,8 +284,8 @@ def apps_normalize(
                 "uwsgi_enabled": f"/etc/uwsgi/apps-enabled/{name}.ini",
                 "nginx_conf": nginx_conf,
                 "nginx_enabled": f"{nginx_dir}/locations-enabled/{name}.conf",
-                # everything an absent app leaves behind on the host
-                "purge": [uwsgi_ini, nginx_conf, home, run_dir, log],
+                # what an absent app leaves behind on the host once its nginx location is gone
+                "purge": [uwsgi_ini, home, run_dir, log],
                 "location": "/" if mount == "/" else mount + "/",
                 "static": [
                     {"url": join_url(mount, s["url"]) + "/", "dir": f"{code_dir}/{s['path'].strip('/')}/"}

@@ -82,7 +82,7 @@ import signal
 import subprocess
 import tarfile
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -95,6 +95,15 @@ IMPORT_TEST = (
     "app = getattr(importlib.import_module(name), attr)\n"
     "assert callable(app), sys.argv[1] + ' is not callable'\n"
 )
+
+
+def account_exists(lookup: Callable[[str], Any], name: str) -> bool:
+    """Whether ``lookup`` (``pwd.getpwnam`` or ``grp.getgrnam``) knows ``name``."""
+    try:
+        lookup(name)
+    except KeyError:
+        return False
+    return True
 
 
 class Deployer:
@@ -200,15 +209,11 @@ class Deployer:
     # -- accounts ----------------------------------------------------------------------
     def ensure_account(self, app: Dict[str, Any]) -> None:
         user = app["user"]
-        try:
-            grp.getgrnam(user)
-        except KeyError:
+        if not account_exists(grp.getgrnam, user):
             self.note(app["name"], "group_created")
             if not self.check:
                 self.checked(["groupadd", "--system", user])
-        try:
-            pwd.getpwnam(user)
-        except KeyError:
+        if not account_exists(pwd.getpwnam, user):
             self.note(app["name"], "user_created")
             if not self.check:
                 self.checked(["useradd", "--system", "--gid", user, "--home-dir", app["home"], "--no-create-home",
@@ -497,25 +502,15 @@ class Deployer:
             if app["name"] in ready and not self.check:
                 self.prune(app, keep)
 
-    def _user(self, app: Dict[str, Any]) -> bool:
-        try:
-            pwd.getpwnam(app["user"])
-            return True
-        except KeyError:
-            return False
-
     def drop_account(self, app: Dict[str, Any]) -> None:
-        if self._user(app):
+        if account_exists(pwd.getpwnam, app["user"]):
             self.note(app["name"], "user_removed")
             if not self.check:
                 self.checked(["userdel", app["user"]])
-        try:
-            grp.getgrnam(app["user"])
-        except KeyError:
-            return
-        self.changed = True
-        if not self.check:
-            self.checked(["groupdel", app["user"]])
+        if account_exists(grp.getgrnam, app["user"]):
+            self.changed = True
+            if not self.check:
+                self.checked(["groupdel", app["user"]])
 
     def test_nginx(self) -> None:
         if not shutil.which("nginx"):

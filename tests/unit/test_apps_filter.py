@@ -267,8 +267,7 @@ def test_normalize_derives_paths_user_and_socket(apps_filter: ModuleType) -> Non
     assert rec["uwsgi_enabled"] == "/etc/uwsgi/apps-enabled/blog.ini"
     assert rec["nginx_conf"] == "/etc/nginx/appmount/locations-available/blog.conf"
     assert rec["nginx_enabled"] == "/etc/nginx/appmount/locations-enabled/blog.conf"
-    assert rec["purge"] == [rec["uwsgi_ini"], rec["nginx_conf"], rec["home"], "/run/uwsgi/app/blog",
-                            "/var/log/uwsgi/app/blog.log"]
+    assert rec["purge"] == [rec["uwsgi_ini"], rec["home"], "/run/uwsgi/app/blog", "/var/log/uwsgi/app/blog.log"]
     assert rec["data_dir"] == f"{ROOT}/blog/data"
     assert rec["socket"] == "/run/uwsgi/app/blog/socket"
     assert (rec["state"], rec["listen"]) == ("present", 1024)
