@@ -72,6 +72,8 @@ missing:
   returned: when probe
 """
 
+import contextlib
+import fcntl
 import grp
 import hashlib
 import json
@@ -82,12 +84,16 @@ import signal
 import subprocess
 import tarfile
 import time
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 from ansible.module_utils.basic import AnsibleModule
 
 INIT = "/etc/init.d/uwsgi"
 INIT_ENV = dict(os.environ, SYSTEMCTL_SKIP_REDIRECT="1")
+# The uWSGI watchdog (uwsgi role) skips its round while this lock is held: it never
+# starts an app this module is starting, nor one it is retiring.
+LOCK = "/run/lock/appmount-uwsgi.lock"
+START_GRACE_S = 10.0  # how long a master may take to show up after the init script said "failed"
 IMPORT_TEST = (
     "import importlib, sys\n"
     "name, attr = sys.argv[1].split(':')\n"
@@ -222,9 +228,12 @@ class Deployer:
     def checked(self, argv: List[str], **kwargs: Any) -> subprocess.CompletedProcess:
         proc = self.run(argv, **kwargs)
         if proc.returncode != 0:
-            self.m.fail_json(msg=f"{' '.join(argv)} failed: {proc.stderr.strip() or proc.stdout.strip()}",
-                             changed=self.changed)
+            self.fail_command(argv, proc)
         return proc
+
+    def fail_command(self, argv: List[str], proc: subprocess.CompletedProcess) -> None:
+        self.m.fail_json(msg=f"{' '.join(argv)} failed: {proc.stderr.strip() or proc.stdout.strip()}",
+                         changed=self.changed)
 
     # -- releases ----------------------------------------------------------------------
     @staticmethod
@@ -409,8 +418,33 @@ class Deployer:
 
     def init(self, action: str, name: str) -> None:
         self.note(name, "action", {"start": "started", "reload": "reloaded"}[action])
-        if not self.check:
-            self.checked([INIT, action, name], env=INIT_ENV)
+        if self.check:
+            return
+        argv = [INIT, action, name]
+        proc = self.run(argv, env=INIT_ENV)
+        # after a start the init script reads the pid file once, right away: uWSGI may
+        # not have written it yet. A master that shows up is a start that worked.
+        if proc.returncode != 0 and not (action == "start" and self.wait_for_master(name)):
+            self.fail_command(argv, proc)
+
+    def wait_for_master(self, name: str) -> bool:
+        deadline = time.monotonic() + START_GRACE_S
+        while self.master_pid(name) is None:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.2)
+        return True
+
+    @contextlib.contextmanager
+    def instances_locked(self) -> Iterator[None]:
+        """Hold LOCK (the watchdog's) while apps are linked, unlinked, started and stopped."""
+        if self.check:
+            yield
+            return
+        os.makedirs(os.path.dirname(LOCK), exist_ok=True)
+        with open(LOCK, "a", encoding="utf-8") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
 
     # -- the run -----------------------------------------------------------------------
     def probe(self, apps: List[Dict[str, Any]]) -> List[str]:
@@ -466,7 +500,18 @@ class Deployer:
                 self.remove(app["nginx_conf"], "nginx")
         if self.nginx_changed and not self.check:
             self.test_nginx()
-        # 3. retire disabled and absent apps: unlink first (no restart can race), then stop
+        # 3. retire disabled and absent apps, 4. bring the others up; the watchdog waits meanwhile
+        with self.instances_locked():
+            self.retire(retired, control)
+            self.bring_up(live, ready, unusable, control)
+        self.wait_for_chain_reloads()
+        # old releases go only once no worker runs them any more
+        for app in present:
+            if app["name"] in ready and not self.check:
+                self.prune(app, keep)
+
+    def retire(self, retired: List[Dict[str, Any]], control: bool) -> None:
+        """Disabled and absent apps: unlinked first (nothing restarts them), then stopped."""
         for app in retired:
             self.remove(app["uwsgi_enabled"])
             if control:
@@ -475,7 +520,9 @@ class Deployer:
                 for path in app["purge"]:
                     self.remove(path)
                 self.drop_account(app)
-        # 4. uWSGI files, release switches, then start / reload / chain reload
+
+    def bring_up(self, live: List[Dict[str, Any]], ready: Dict[str, str], unusable: set, control: bool) -> None:
+        """uWSGI files, release switches, then start / reload / chain reload of the apps that changed."""
         for app in live:
             name = app["name"]
             ini_changed = any(self.write(e["path"], e["content"], int(e["mode"], 8), "uwsgi")
@@ -496,11 +543,6 @@ class Deployer:
                 self.init("reload", name)
             elif switched:
                 self.chain_reload(app)
-        self.wait_for_chain_reloads()
-        # old releases go only once no worker runs them any more
-        for app in present:
-            if app["name"] in ready and not self.check:
-                self.prune(app, keep)
 
     def drop_account(self, app: Dict[str, Any]) -> None:
         if account_exists(pwd.getpwnam, app["user"]):

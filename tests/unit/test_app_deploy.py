@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import tarfile
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
@@ -145,3 +146,34 @@ def test_rollback_without_an_older_release_fails(deploy_module: ModuleType, tmp_
     (home / "current").symlink_to("releases/r1")
     with pytest.raises(FailJson, match="no previous release"):
         deployer(deploy_module).rollback({"home": str(home), "name": "blog", "chain_reload": ""})
+
+
+def test_instances_locked_holds_the_watchdogs_lock(deploy_module: ModuleType, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    lock = tmp_path / "lock" / "appmount-uwsgi.lock"
+    monkeypatch.setattr(deploy_module, "LOCK", str(lock))
+    busy = ["flock", "-n", str(lock), "true"]  # what a watchdog round tries first
+    with deployer(deploy_module).instances_locked():
+        assert subprocess.run(busy, check=False).returncode == 1
+    assert subprocess.run(busy, check=False).returncode == 0
+    with deployer(deploy_module, check=True).instances_locked():  # check mode takes no lock
+        assert subprocess.run(busy, check=False).returncode == 0
+
+
+@pytest.mark.parametrize(("pids", "starts"), [([None, None, 4242], True), ([None], False)])
+def test_a_start_the_init_script_calls_failed_counts_once_a_master_runs(
+    deploy_module: ModuleType, monkeypatch: pytest.MonkeyPatch, pids: list[int | None], starts: bool
+) -> None:
+    d = deployer(deploy_module)
+    monkeypatch.setattr(deploy_module, "START_GRACE_S", 0.5)
+    monkeypatch.setattr(d, "run", lambda argv, **kw: subprocess.CompletedProcess(argv, 1, "uwsgi -> ! failed!", ""))
+    answers = iter(pids)
+    monkeypatch.setattr(d, "master_pid", lambda name: next(answers, pids[-1]))
+    if starts:
+        d.init("start", "blog")
+        assert d.report["blog"]["action"] == "started"
+    else:
+        with pytest.raises(FailJson, match="uwsgi start blog failed: uwsgi -> ! failed!"):
+            d.init("start", "blog")
+    with pytest.raises(FailJson):  # a failed reload is never excused
+        d.init("reload", "blog")

@@ -155,8 +155,9 @@ def test_extra_ca_certificates_are_trusted(host: Any) -> None:
 
 
 def test_watchdog_rounds_run_no_process_while_every_app_runs(host: Any) -> None:
-    # only `sleep` on its PATH: a round that ran basename, cat or grep per app would say "not found"
-    host.run_test("install -d /tmp/watchdog-path && ln -sf /bin/sleep /tmp/watchdog-path/sleep")
+    # only `sleep` and `flock` (once per round) on its PATH: a round that ran
+    # basename, cat or grep per app would say "not found"
+    host.run_test("install -d /tmp/watchdog-path && ln -sf /bin/sleep /usr/bin/flock /tmp/watchdog-path/")
     script = "/usr/local/sbin/appmount-uwsgi-watchdog"
     run = host.run(f"timeout 7 env PATH=/tmp/watchdog-path /bin/sh {script}")
     assert run.rc == 124, run.stderr  # still looping when timeout stopped it, after 3 rounds

@@ -306,6 +306,23 @@ def test_a_killed_master_serves_again_within_10s() -> None:
         assert masters(host, ["notes", "ping"]) == others
 
 
+def test_the_watchdog_waits_while_a_deploy_holds_its_lock() -> None:
+    for name in NAMES:
+        host = get_host(name)
+        # what app_deploy holds while it starts and stops apps, held here for 6 s
+        host.check_output("setsid flock /run/lock/appmount-uwsgi.lock sleep 6 >/dev/null 2>&1 < /dev/null &")
+        time.sleep(0.5)
+        host.check_output(f"kill -9 {masters(host, ['blog'])['blog']}")
+        time.sleep(4)  # two watchdog rounds, both skipped
+        assert host.run("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1/blog/about").stdout == "502"
+        started = time.monotonic()
+        while time.monotonic() - started < 12:
+            if host.run("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1/blog/about").stdout == "200":
+                break
+            time.sleep(0.2)
+        assert time.monotonic() - started < 12, "blog was not started again once the lock was released"
+
+
 def test_after_a_reboot_present_apps_serve_and_disabled_do_not(code: Path) -> None:
     deploy(apps(code, ping=PING2, notes={"state": "disabled"}))
     subprocess.run(["docker", "restart", *NAMES], check=True, capture_output=True)
