@@ -84,7 +84,9 @@ class ActionModule(ActionBase):
         for app in apps:
             if app["state"] != "absent":
                 app["files"] = [
-                    {"path": app["uwsgi_ini"], "mode": "0640", "kind": "uwsgi",
+                    # readable by the app's group: a graceful reload re-executes uWSGI, which reads
+                    # it again after it has dropped root
+                    {"path": app["uwsgi_ini"], "mode": "0640", "kind": "uwsgi", "group": app["user"],
                      "content": self.render(templates["uwsgi"], task_vars, app)},
                     {"path": app["nginx_conf"], "mode": "0644", "kind": "nginx",
                      "content": self.render(templates["nginx"], task_vars, app)},

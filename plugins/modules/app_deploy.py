@@ -103,6 +103,14 @@ IMPORT_TEST = (
 )
 
 
+def group_id(name: str) -> int:
+    """The gid of group ``name``; -1 for a group that does not exist yet (check mode)."""
+    try:
+        return grp.getgrnam(name).gr_gid
+    except KeyError:
+        return -1
+
+
 def account_exists(lookup: Callable[[str], Any], name: str) -> bool:
     """Whether ``lookup`` (``pwd.getpwnam`` or ``grp.getgrnam``) knows ``name``."""
     try:
@@ -150,14 +158,15 @@ class Deployer:
                 os.chown(path, uid, gid)
                 os.chmod(path, mode)
 
-    def write(self, path: str, content: str, mode: int, kind: str) -> bool:
-        """Write a root-owned file atomically when content or mode differ."""
+    def write(self, path: str, content: str, mode: int, kind: str, group: str = "root") -> bool:
+        """Write a file owned by root and ``group`` atomically when content, mode or owner differ."""
+        gid = group_id(group)
         before: Optional[str] = None
         if os.path.isfile(path):
             with open(path, encoding="utf-8") as handle:
                 before = handle.read()
             st = os.stat(path)
-            if before == content and st.st_mode & 0o7777 == mode and (st.st_uid, st.st_gid) == (0, 0):
+            if before == content and st.st_mode & 0o7777 == mode and (st.st_uid, st.st_gid) == (0, gid):
                 return False
         self.diffs.append({"before_header": path, "after_header": path, "before": before or "", "after": content})
         self.changed = True
@@ -170,7 +179,7 @@ class Deployer:
             with open(tmp, "w", encoding="utf-8") as handle:
                 handle.write(content)
             os.chmod(tmp, mode)
-            os.chown(tmp, 0, 0)
+            os.chown(tmp, 0, gid)
             os.replace(tmp, path)
         return True
 
@@ -525,7 +534,7 @@ class Deployer:
         """uWSGI files, release switches, then start / reload / chain reload of the apps that changed."""
         for app in live:
             name = app["name"]
-            ini_changed = any(self.write(e["path"], e["content"], int(e["mode"], 8), "uwsgi")
+            ini_changed = any(self.write(e["path"], e["content"], int(e["mode"], 8), "uwsgi", e.get("group", "root"))
                               for e in app.get("files", []) if e["kind"] == "uwsgi")
             if app["state"] != "present" or name in unusable:
                 continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import grp
 import os
 import subprocess
 import tarfile
@@ -79,6 +80,17 @@ def test_write_is_idempotent_and_reports_a_diff(deploy_module: ModuleType, tmp_p
     assert d.diffs[-1]["before"] == "a = 1\n" and d.diffs[-1]["after"] == "a = 2\n"
     assert oct(os.stat(path).st_mode & 0o777) == oct(0o640)
     assert not d.nginx_changed
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="files are chowned")
+def test_write_sets_the_group_and_counts_it_as_a_change(deploy_module: ModuleType, tmp_path: Path) -> None:
+    d = deployer(deploy_module)
+    path = str(tmp_path / "app.ini")
+    assert d.write(path, "a = 1\n", 0o640, "uwsgi", "nogroup") is True
+    assert os.stat(path).st_gid == grp.getgrnam("nogroup").gr_gid
+    assert d.write(path, "a = 1\n", 0o640, "uwsgi", "nogroup") is False
+    assert d.write(path, "a = 1\n", 0o640, "uwsgi") is True  # back to root:root
+    assert os.stat(path).st_gid == 0
 
 
 def test_check_mode_changes_nothing(deploy_module: ModuleType, tmp_path: Path) -> None:

@@ -125,7 +125,10 @@ def test_debian_layout(host: Any, apps: List[Dict[str, Any]]) -> None:
         assert ini.is_symlink and ini.linked_to == f"/etc/uwsgi/apps-available/{name}.ini"
         location = host.file(f"/etc/nginx/appmount/locations-enabled/{name}.conf")
         assert location.linked_to == f"/etc/nginx/appmount/locations-available/{name}.conf"
-        config = host.file(f"/etc/uwsgi/apps-available/{name}.ini").content_string
+        available = host.file(f"/etc/uwsgi/apps-available/{name}.ini")
+        # the app's group reads it: a graceful reload re-executes uWSGI after it dropped root
+        assert (available.user, available.group, available.mode) == ("root", f"_{name}", 0o640)
+        config = available.content_string
         for line in ("plugins = python3", f"mount = {app['mount']}={app['module']}", "manage-script-name = true",
                      "no-default-app = true", "lazy-apps = true", "listen = 1024", f"uid = _{name}",
                      f"threads = {app.get('threads', 4)}"):

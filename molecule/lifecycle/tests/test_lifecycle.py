@@ -157,10 +157,19 @@ def test_zero_downtime_adding_an_app(code: Path) -> None:
 
 def test_uwsgi_option_change_reloads_that_app_alone(code: Path) -> None:
     new = apps(code, ping=PING2) + [extra_app(code)]
+    before = {n: masters(get_host(n), ["ping"])["ping"] for n in NAMES}
+    since = {n: get_host(n).check_output("date '+%Y-%m-%d %H:%M:%S'") for n in NAMES}
     results = measure("(c) uWSGI option change of ping", lambda: deploy(new), ["blog", "notes", "extra"])
     for name, result in results.items():
+        assert result["non_2xx"] == 0, result
         assert result["other_masters_unchanged"]
-        ping_master = get_host(name).file("/run/uwsgi/app/ping/pid").content_string.strip()
+        host = get_host(name)
+        # reloaded in place (uWSGI re-executes itself and reads its ini again as the app's user),
+        # not a master that died in its reload and was started again by the watchdog
+        assert masters(host, ["ping"])["ping"] == before[name]
+        journal = host.check_output(f"journalctl -u appmount-uwsgi-watchdog --no-pager --since '{since[name]}'")
+        assert "not running" not in journal, journal
+        ping_master = before[name]
         for _attempt in range(20):  # the gracefully reloaded master spawns its workers again
             workers = get_host(name).check_output(f"ps -o pid= --ppid {ping_master}").split()
             if len(workers) == 2:
@@ -304,6 +313,12 @@ def test_a_killed_master_serves_again_within_10s() -> None:
         print(f"\nSUPERVISION {name}: blog serves again {elapsed:.1f} s after kill -9 of its master")
         assert elapsed < 10
         assert masters(host, ["notes", "ping"]) == others
+        # the master the watchdog started outlives a restart of the watchdog
+        revived = masters(host, ["blog"])["blog"]
+        host.check_output("systemctl restart appmount-uwsgi-watchdog")
+        assert masters(host, ["blog"])["blog"] == revived
+        assert host.file(f"/proc/{revived}").exists
+        assert http(host, "/blog/about").status == 200
 
 
 def test_the_watchdog_waits_while_a_deploy_holds_its_lock() -> None:
