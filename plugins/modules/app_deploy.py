@@ -19,7 +19,9 @@ description:
   - Writes the rendered uWSGI and nginx files and their enabled symlinks; when an nginx file changed, runs
     C(nginx -t) and restores every nginx file of this run when it fails.
   - Starts the present apps that are down and reloads those whose uWSGI file changed; stops disabled and absent apps
-    (before removing their symlinks) and removes every trace of absent apps.
+    (after removing their uWSGI symlinks, so that nothing starts them again) and removes every trace of absent apps.
+  - Holds C(/run/lock/appmount-uwsgi.lock) while it links, starts and stops apps; the uWSGI watchdog of the
+    C(appmount.wsgi.uwsgi) role skips its rounds meanwhile.
 options:
   apps:
     description: The apps, as prepared by the role (see C(appmount.wsgi.apps_normalize)).
