@@ -1,5 +1,6 @@
 # appmount.wsgi developer commands. Every target uses .venv (made by `make setup`).
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 .DEFAULT_GOAL := help
 VENV := .venv
 STAMP := $(VENV)/.installed
@@ -33,8 +34,18 @@ lint: $(STAMP) ## yamllint and ansible-lint (production profile)
 unit: $(STAMP) ## pytest unit tests of the plugins and the role metadata
 	pytest -q tests/unit
 
+# Each scenario's output is kept in tests/output/; when one fails, its test
+# failures are printed again at the end, where a truncated CI log still shows them.
 molecule: $(STAMP) images ## molecule test for every scenario (Debian 12 and 13)
-	set -e; for s in $(SCENARIOS); do molecule test -s $$s; done
+	@mkdir -p tests/output
+	set -e; for s in $(SCENARIOS); do \
+	  log=tests/output/molecule-$$s.log; \
+	  if ! molecule test -s $$s 2>&1 | tee $$log; then \
+	    echo "== molecule scenario $$s failed; its failures, from $$log:"; \
+	    sed 's/\x1b\[[0-9;]*m//g' $$log | grep -aE ' E  |FAILED tests/|___ test_|fatal: |Error|ERROR ' | tail -80; \
+	    exit 1; \
+	  fi; \
+	done
 
 docs: $(STAMP) ## regenerate roles/*/README.md and README.md's variable tables from the argument specs
 	python tools/role_docs.py

@@ -105,14 +105,6 @@ IMPORT_TEST = (
 )
 
 
-def group_id(name: str) -> int:
-    """The gid of group ``name``; -1 for a group that does not exist yet (check mode)."""
-    try:
-        return grp.getgrnam(name).gr_gid
-    except KeyError:
-        return -1
-
-
 def account_exists(lookup: Callable[[str], Any], name: str) -> bool:
     """Whether ``lookup`` (``pwd.getpwnam`` or ``grp.getgrnam``) knows ``name``."""
     try:
@@ -120,6 +112,11 @@ def account_exists(lookup: Callable[[str], Any], name: str) -> bool:
     except KeyError:
         return False
     return True
+
+
+def group_id(name: str) -> int:
+    """The gid of group ``name``; -1 for a group that does not exist yet (check mode)."""
+    return grp.getgrnam(name).gr_gid if account_exists(grp.getgrnam, name) else -1
 
 
 class Deployer:

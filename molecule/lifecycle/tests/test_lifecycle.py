@@ -324,12 +324,15 @@ def test_a_killed_master_serves_again_within_10s() -> None:
 def test_the_watchdog_waits_while_a_deploy_holds_its_lock() -> None:
     for name in NAMES:
         host = get_host(name)
-        # what app_deploy holds while it starts and stops apps, held here for 6 s
-        host.check_output("setsid flock /run/lock/appmount-uwsgi.lock sleep 6 >/dev/null 2>&1 < /dev/null &")
-        time.sleep(0.5)
+        # what app_deploy holds while it starts and stops apps, held here until /tmp/release exists
+        host.check_output("rm -f /tmp/held /tmp/release; setsid flock /run/lock/appmount-uwsgi.lock "
+                          "sh -c 'touch /tmp/held; until [ -e /tmp/release ]; do sleep 0.1; done' "
+                          ">/dev/null 2>&1 < /dev/null &")
+        host.check_output("timeout 10 sh -c 'until [ -e /tmp/held ]; do sleep 0.1; done'")
         host.check_output(f"kill -9 {masters(host, ['blog'])['blog']}")
         time.sleep(4)  # two watchdog rounds, both skipped
         assert host.run("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1/blog/about").stdout == "502"
+        host.check_output("touch /tmp/release")
         started = time.monotonic()
         while time.monotonic() - started < 12:
             if host.run("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1/blog/about").stdout == "200":
