@@ -365,5 +365,5 @@ def test_zero_downtime_report() -> None:
     for name, results in RESULTS.items():
         for label, result in results.items():
             print(f"\nZERO-DOWNTIME SUMMARY {name} {label}: requests={result['requests']} "
-                  f"non_2xx={result['non_2xx']} slowest_ms={result['slowest_ms']}")
+                  f"non_2xx={result['non_2xx']} slowest_ms={result['slowest_ms_by_path']}")
     assert RESULTS
