@@ -108,6 +108,8 @@ def test_a_bad_nginx_directive_never_reaches_nginx(code: Path) -> None:
 def measure(label: str, change: Any, watched: List[str]) -> Dict[str, Any]:
     """Run `change` under 20 clients x 20 s on blog and ping; report non-2xx and the slowest response."""
     before = {n: masters(get_host(n), watched) for n in NAMES}
+    # where a failed request would be explained: nginx's errors, from this load on
+    error_log = {n: int(get_host(n).check_output("stat -c %s /var/log/nginx/error.log")) for n in NAMES}
     for n in NAMES:
         start_load(n, ["/blog/about", "/tools/ping/"], clients=20, seconds=20)
     time.sleep(3)
@@ -115,6 +117,9 @@ def measure(label: str, change: Any, watched: List[str]) -> Dict[str, Any]:
     results = {n: load_result(n) for n in NAMES}
     for n, result in results.items():
         result["other_masters_unchanged"] = masters(get_host(n), watched) == before[n]
+        if result["non_2xx"]:
+            result["nginx_errors"] = get_host(n).check_output(
+                f"tail -c +{error_log[n] + 1} /var/log/nginx/error.log | grep -v '\\[notice\\]' | tail -n 5")
         RESULTS.setdefault(n, {})[label] = result
         print(f"\nZERO-DOWNTIME {n} {label}: {result}")
     return results
