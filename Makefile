@@ -27,9 +27,11 @@ docker: ## make sure a Docker engine answers (installs Debian's docker.io as roo
 images: docker ## build or reuse the Debian 12 and 13 systemd test images
 	scripts/build-images.sh 12 13
 
-lint: $(STAMP) ## yamllint and ansible-lint (production profile)
+lint: $(STAMP) ## yamllint, ansible-lint (production profile), ruff and mypy (strict for plugins/)
 	yamllint --strict .
 	ansible-lint
+	ruff check plugins tests/unit
+	mypy --strict plugins/module_utils plugins/modules
 
 unit: $(STAMP) ## pytest unit tests of the plugins and the role metadata
 	pytest -q tests/unit

@@ -42,7 +42,9 @@ GUNICORN_VENV = "/opt/bench-gunicorn"
 GUNICORN_DIR = "/run/bench-gunicorn"
 GUNICORN_CONF = "/etc/nginx/conf.d/bench-gunicorn.conf"
 # Options of the deployed ini that only concern its unix socket or its prefix.
-SOCKET_OR_MOUNT = {"chown-socket", "chmod-socket", "mount", "manage-script-name", "no-default-app", "socket"}
+# what the direct instances must not share with the deployed one (its unit holds the socket and the FIFO)
+SOCKET_OR_MOUNT = {"chown-socket", "chmod-socket", "mount", "manage-script-name", "no-default-app", "socket",
+                   "master-fifo"}
 
 
 def parse_ini(text: str) -> list[tuple[str, str]]:
@@ -69,8 +71,8 @@ def option(options: list[tuple[str, str]], key: str, default: str = "") -> str:
 def direct_ini(deployed: list[tuple[str, str]], name: str = "uwsgi_direct") -> list[tuple[str, str]]:
     """The deployed options minus socket/mount specifics, on an http socket at 127.0.0.1.
 
-    Debian's init script adds /usr/share/uwsgi/conf/default.ini's no-orphans and
-    log-date and daemonizes into a log file (one line per request): kept here too.
+    The deployed app runs as its user in its systemd unit; a direct instance, started by root, drops to
+    that user itself (uid, gid), keeps no-orphans and log-date, and daemonizes into a log file.
     An http-socket closes the connection after each response, like the uwsgi
     protocol behind nginx does; `Connection: close` says so, so that wrk
     reconnects instead of counting a read error per request. The http11-socket
@@ -85,6 +87,8 @@ def direct_ini(deployed: list[tuple[str, str]], name: str = "uwsgi_direct") -> l
         socket,
         *close,
         ("module", module),
+        ("uid", f"_{APP}"),
+        ("gid", f"_{APP}"),
         *kept,
         ("no-orphans", "true"),
         ("log-date", "true"),
@@ -117,7 +121,7 @@ class Serving:
         box.sh("apt-get install -y -qq wrk >/dev/null", timeout=300)
         deployed = parse_ini(box.read(DEPLOYED_INI))
         processes = int(option(deployed, "processes", "1"))
-        user = option(deployed, "uid")
+        user = f"_{APP}"
         code_dir = option(deployed, "chdir")
         for name, direct in DIRECT.items():
             box.write(direct.ini, render_ini(direct_ini(deployed, name)))

@@ -124,7 +124,7 @@ class Tuning:
             self.box.write(path, wanted[path])
             applied[path] = wanted[path]
         if DEPLOYED_INI in changed:
-            self.box.sh(f"/etc/init.d/uwsgi restart {APP} >/dev/null")
+            self.box.sh(f"systemctl restart appmount-app@{APP}.service")
         if any(path != DEPLOYED_INI for path in changed):
             self.box.sh("nginx -t -q && systemctl reload nginx")
         time.sleep(1.0)  # old nginx workers finish, new uWSGI workers import the app

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Controller side of appmount.wsgi.app_deploy.
 
-Renders every app's uWSGI and nginx files here, hashes each ``source.path``
+Renders every app's uWSGI, environment, systemd and nginx files here, hashes each ``source.path``
 directory, sends archives only for the releases the host lacks, and applies
 everything in one module run: the cost of a run barely grows with the number
 of apps.
@@ -15,11 +15,15 @@ import os
 import stat
 import tarfile
 import tempfile
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from collections.abc import Iterator
+from typing import Any, cast
 
 from ansible import constants as C
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
+
+from ansible_collections.appmount.wsgi.plugins.module_utils import envfile
+from ansible_collections.appmount.wsgi.plugins.module_utils.app import App
 
 try:  # ansible-core >= 2.19 only templates strings marked as trusted
     from ansible.template import trust_as_template
@@ -30,10 +34,12 @@ except ImportError:  # pragma: no cover - older ansible-core
 
 
 MODULE = "appmount.wsgi.app_deploy"
+ENV_HEADER = ("# appmount.wsgi: the environment of app {name}, read by systemd (EnvironmentFile=),\n"
+              "# which expands nothing: every value reaches the app as written in appmount_apps.\n")
 SKIP_DIRS = frozenset(("__pycache__", ".git", ".hg", ".svn", ".venv", ".tox", ".mypy_cache", ".pytest_cache"))
 
 
-def source_files(root: str) -> Iterator[Tuple[str, str]]:
+def source_files(root: str) -> Iterator[tuple[str, str]]:
     """(relative path, absolute path) of every file of an app's code, in a stable order."""
     for current, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
@@ -72,7 +78,7 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = True
     _VALID_ARGS = frozenset(("apps", "templates", "files", "keep_releases", "rollback"))
 
-    def render(self, template: str, task_vars: Dict[str, Any], item: Optional[Dict[str, Any]] = None) -> str:
+    def render(self, template: str, task_vars: dict[str, Any], item: App | None = None) -> str:
         path = self._find_needle("templates", template)
         source = trust_as_template(self._loader.get_text_file_contents(path))
         variables = dict(task_vars, item=item)
@@ -80,14 +86,18 @@ class ActionModule(ActionBase):
         templar = self._templar.copy_with_new_env(available_variables=variables)
         return templar.template(source, escape_backslashes=False) or ""
 
-    def prepare(self, apps: List[Dict[str, Any]], templates: Dict[str, str], task_vars: Dict[str, Any]) -> None:
+    def prepare(self, apps: list[App], templates: dict[str, str], task_vars: dict[str, Any]) -> None:
         for app in apps:
             if app["state"] != "absent":
                 app["files"] = [
-                    # readable by the app's group: a graceful reload re-executes uWSGI, which reads
-                    # it again after it has dropped root
+                    # read by uWSGI itself, which runs as the app's user
                     {"path": app["uwsgi_ini"], "mode": "0640", "kind": "uwsgi", "group": app["user"],
                      "content": self.render(templates["uwsgi"], task_vars, app)},
+                    # read by systemd (and the app's release hooks), never parsed by uWSGI
+                    {"path": app["env_file"], "mode": "0640", "kind": "env", "group": app["user"],
+                     "content": envfile.render(app["env"], ENV_HEADER.format(name=app["name"]))},
+                    {"path": app["unit_dropin"], "mode": "0644", "kind": "systemd",
+                     "content": self.render(templates["unit"], task_vars, app)},
                     {"path": app["nginx_conf"], "mode": "0644", "kind": "nginx",
                      "content": self.render(templates["nginx"], task_vars, app)},
                 ]
@@ -98,11 +108,12 @@ class ActionModule(ActionBase):
             if app["code"]["kind"] == "path":
                 app["code"]["id"] = code_id(app["code"]["path"])
 
-    def run(self, tmp: Any = None, task_vars: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
         args = self._task.args
-        apps: List[Dict[str, Any]] = [dict(app, code=dict(app["code"])) for app in args.get("apps") or []]
+        # copies: prepare() and send_archives() add keys to each app and its code
+        apps: list[App] = [cast(App, dict(app, code=dict(app["code"]))) for app in args.get("apps") or []]
         common = {"keep_releases": args.get("keep_releases", 3)}
         try:
             if args.get("rollback"):
@@ -110,8 +121,8 @@ class ActionModule(ActionBase):
                     MODULE, module_args=dict(common, apps=apps, rollback=args["rollback"]), task_vars=task_vars))
                 return result
             templates = args.get("templates") or {}
-            if not {"uwsgi", "nginx"} <= set(templates):
-                raise AnsibleActionFail("templates needs 'uwsgi' and 'nginx'")
+            if not {"uwsgi", "unit", "nginx"} <= set(templates):
+                raise AnsibleActionFail("templates needs 'uwsgi', 'unit' and 'nginx'")
             self.prepare(apps, templates, task_vars)
             files = [{"path": f["path"], "mode": f.get("mode", "0644"), "kind": f.get("kind", "nginx"),
                       "content": self.render(f["template"], task_vars)} for f in args.get("files") or []]
@@ -128,7 +139,7 @@ class ActionModule(ActionBase):
             self._remove_tmp_path(self._connection._shell.tmpdir)
         return result
 
-    def send_archives(self, apps: List[Dict[str, Any]], missing: set) -> None:
+    def send_archives(self, apps: list[App], missing: set[str]) -> None:
         remote_tmp = self._connection._shell.tmpdir
         sent = []
         with tempfile.TemporaryDirectory() as local_tmp:
@@ -142,4 +153,4 @@ class ActionModule(ActionBase):
                 app["code"]["archive"] = remote
                 sent.append(remote)
         if sent:
-            self._fixup_perms2([remote_tmp] + sent)
+            self._fixup_perms2([remote_tmp, *sent])

@@ -12,24 +12,24 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Callable, Dict, List, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, Callable
+
+from ansible_collections.appmount.wsgi.plugins.module_utils import envfile
+from ansible_collections.appmount.wsgi.plugins.module_utils import limits as unit_limits
+from ansible_collections.appmount.wsgi.plugins.module_utils.app import App, Code
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}\Z")
 SEGMENT_RE = re.compile(r"^[A-Za-z0-9_~.-]+\Z")
 IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 MODULE_RE = re.compile(rf"^{IDENT}(\.{IDENT})*:{IDENT}\Z")
-ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 STATES = ("present", "disabled", "absent")
-APP_KEYS = frozenset(
-    (
-        "name", "mount", "module", "source", "packages", "requirements", "env", "static", "processes", "threads",
-        "request_log", "state",
-    )
-)
+APP_KEYS = frozenset(("name", "mount", "module", "source", "packages", "requirements", "env", "static", "processes",
+                      "threads", "request_log", "state", *unit_limits.KEYS))
 SOURCE_KEYS = frozenset(("path", "git", "version"))
 STATIC_KEYS = frozenset(("url", "path"))
 
-App = Mapping[str, Any]
+AppSpec = Mapping[str, Any]  # one item of appmount_apps, as the user wrote it
 
 
 def mount_problem(mount: Any) -> str | None:
@@ -78,17 +78,18 @@ def _app_label(index: int, app: Any) -> str:
     return f"appmount_apps[{index}] ({name})" if isinstance(name, str) and name else f"appmount_apps[{index}]"
 
 
-def _unknown_keys(given: Mapping[str, Any], allowed: frozenset[str]) -> List[str]:
+def _unknown_keys(given: Mapping[str, Any], allowed: frozenset[str]) -> list[str]:
     return sorted(str(k) for k in given if k not in allowed)
 
 
-def _check_app(app: App, base_dir: str, err: Callable[[str], None]) -> None:
+def _check_app(app: AppSpec, base_dir: str, err: Callable[[str], None]) -> None:
     for key in _unknown_keys(app, APP_KEYS):
         err(f"unknown key '{key}'; allowed keys: {', '.join(sorted(APP_KEYS))}")
 
     name = app.get("name")
     if not isinstance(name, str) or not NAME_RE.match(name):
-        err(f"name {name!r} is invalid; allowed: lower-case letters, digits and '-', starting with a letter, at most 31 characters")
+        err(f"name {name!r} is invalid; allowed: lower-case letters, digits and '-', starting with a letter, "
+            "at most 31 characters")
 
     if "mount" not in app:
         err("mount is required; allowed: '/' or '/seg[/seg...]'")
@@ -99,7 +100,8 @@ def _check_app(app: App, base_dir: str, err: Callable[[str], None]) -> None:
 
     module = app.get("module")
     if not isinstance(module, str) or not MODULE_RE.match(module):
-        err(f"module {module!r} is invalid; allowed: 'python.module:callable', e.g. 'app:app' or 'mysite.wsgi:application'")
+        err(f"module {module!r} is invalid; allowed: 'python.module:callable', "
+            "e.g. 'app:app' or 'mysite.wsgi:application'")
 
     state = app.get("state", "present")
     if state not in STATES:
@@ -113,6 +115,8 @@ def _check_app(app: App, base_dir: str, err: Callable[[str], None]) -> None:
     if not isinstance(app.get("request_log", False), bool):
         err(f"request_log {app['request_log']!r} is invalid; allowed: true or false")
 
+    for problem in unit_limits.problems(app):
+        err(problem)
     _check_source(app.get("source"), base_dir, err)
     _check_lists(app, err)
 
@@ -133,14 +137,15 @@ def _check_source(source: Any, base_dir: str, err: Callable[[str], None]) -> Non
         if not isinstance(path, str) or not path:
             err("source.path must be a non-empty string")
         elif not os.path.isdir(resolve_source(path, base_dir)):
-            err(f"source.path {path!r} is not a directory on the controller (looked at {resolve_source(path, base_dir)})")
+            err(f"source.path {path!r} is not a directory on the controller "
+                f"(looked at {resolve_source(path, base_dir)})")
     if has_git and (not isinstance(source["git"], str) or not source["git"]):
         err("source.git must be a repository URL")
     if "version" in source and not has_git:
         err("source.version is only allowed with source.git")
 
 
-def _check_lists(app: App, err: Callable[[str], None]) -> None:
+def _check_lists(app: AppSpec, err: Callable[[str], None]) -> None:
     packages = app.get("packages", [])
     if not isinstance(packages, list) or not all(isinstance(p, str) and p.strip() for p in packages):
         err("packages must be a list of pip requirement specifiers, e.g. ['flask>=3']")
@@ -152,15 +157,8 @@ def _check_lists(app: App, err: Callable[[str], None]) -> None:
         elif not app.get("source"):
             err("requirements needs a source: it is a file inside the app's code directory")
 
-    env = app.get("env", {})
-    if not isinstance(env, Mapping):
-        err("env must be a mapping of variable names to values")
-    else:
-        for key, value in env.items():
-            if not isinstance(key, str) or not ENV_NAME_RE.match(key):
-                err(f"env variable name {key!r} is invalid; allowed: letters, digits and '_', not starting with a digit")
-            if value is None or isinstance(value, (Mapping, list)) or (isinstance(value, str) and ("\n" in value or "\r" in value)):
-                err(f"env {key!r} must be a single-line string, a number or a boolean")
+    for problem in envfile.problems(app.get("env", {})):
+        err(problem)
 
     static = app.get("static", [])
     if not isinstance(static, list):
@@ -174,7 +172,8 @@ def _check_lists(app: App, err: Callable[[str], None]) -> None:
             err(f"static[{i}] has unknown key '{key}'; allowed keys: path, url")
         url_problem = mount_problem(entry.get("url"))
         if url_problem or entry.get("url") == "/":
-            err(f"static[{i}].url {entry.get('url')!r} is invalid; allowed: '/seg[/seg...]' relative to the app's mount")
+            err(f"static[{i}].url {entry.get('url')!r} is invalid; "
+                "allowed: '/seg[/seg...]' relative to the app's mount")
         path_problem = relative_path_problem(entry.get("path"))
         if path_problem:
             err(f"static[{i}].path {entry.get('path')!r} {path_problem}")
@@ -187,21 +186,23 @@ def _is_live(app: Any) -> bool:
     return isinstance(app, Mapping) and app.get("state", "present") != "absent"
 
 
-def _check_conflicts(apps: Sequence[Any], errors: List[str]) -> None:
-    seen_names: Dict[str, int] = {}
-    seen_mounts: Dict[str, int] = {}
+def _check_conflicts(apps: Sequence[Any], errors: list[str]) -> None:
+    seen_names: dict[str, int] = {}
+    seen_mounts: dict[str, int] = {}
     for i, app in enumerate(apps):
         if not _is_live(app):
             continue
         name, mount = app.get("name"), app.get("mount")
         if isinstance(name, str):
             if name in seen_names:
-                errors.append(f"{_app_label(i, app)}: name '{name}' is already used by appmount_apps[{seen_names[name]}]; names must be unique")
+                errors.append(f"{_app_label(i, app)}: name '{name}' is already used by "
+                              f"appmount_apps[{seen_names[name]}]; names must be unique")
             seen_names.setdefault(name, i)
         if isinstance(mount, str):
             if mount in seen_mounts:
                 other = apps[seen_mounts[mount]]
-                errors.append(f"{_app_label(i, app)}: mount '{mount}' is already used by app '{other.get('name')}'; mounts must be unique")
+                errors.append(f"{_app_label(i, app)}: mount '{mount}' is already used by app "
+                              f"'{other.get('name')}'; mounts must be unique")
             seen_mounts.setdefault(mount, i)
     for i, app in enumerate(apps):
         if not _is_live(app) or not isinstance(app.get("static"), list) or not isinstance(app.get("mount"), str):
@@ -212,16 +213,17 @@ def _check_conflicts(apps: Sequence[Any], errors: List[str]) -> None:
             full = join_url(app["mount"], entry["url"])
             if full in seen_mounts:
                 other = apps[seen_mounts[full]]
-                errors.append(f"{_app_label(i, app)}: static url '{full}' collides with the mount of app '{other.get('name')}'; choose another url")
+                errors.append(f"{_app_label(i, app)}: static url '{full}' collides with the mount of app "
+                              f"'{other.get('name')}'; choose another url")
 
 
-def apps_errors(apps: Any, base_dir: str = ".") -> List[str]:
+def apps_errors(apps: Any, base_dir: str = ".") -> list[str]:
     """Every problem in ``appmount_apps``, each naming the app and the field."""
     if apps is None:
         return []
     if not isinstance(apps, list):
         return ["appmount_apps must be a list of apps"]
-    errors: List[str] = []
+    errors: list[str] = []
     for i, app in enumerate(apps):
         if not isinstance(app, Mapping):
             errors.append(f"appmount_apps[{i}] must be a mapping with at least name, mount and module")
@@ -231,22 +233,19 @@ def apps_errors(apps: Any, base_dir: str = ".") -> List[str]:
     return errors
 
 
-def apps_normalize(
-    apps: Sequence[App],
-    root: str,
-    base_dir: str = ".",
-    listen: int = 1024,
-    processes: int = 2,
-    nginx_dir: str = "/etc/nginx/appmount",
-    threads: int = 4,
-    request_log: bool = False,
-) -> List[Dict[str, Any]]:
-    """The records used by the role's tasks and templates, one per app."""
-    result: List[Dict[str, Any]] = []
+def apps_normalize(apps: Sequence[AppSpec], root: str, base_dir: str = ".", listen: int = 1024, processes: int = 2,
+                   nginx_dir: str = "/etc/nginx/appmount", threads: int = 4, request_log: bool = False,
+                   limits: Mapping[str, Any] | None = None) -> list[App]:
+    """The records used by the role's tasks and templates, one per app (see ``module_utils.app.App``).
+
+    ``limits`` holds the role's defaults of ``memory_max``, ``cpu_quota`` and ``tasks_max``."""
+    defaults = {"memory_max": "infinity", "cpu_quota": "", "tasks_max": "infinity", **(limits or {})}
+    result: list[App] = []
     for app in apps or []:
         name, mount = app["name"], app["mount"]
         home = f"{root}/{name}"
         source = dict(app.get("source") or {})
+        code: Code
         if "path" in source:
             code = {"kind": "path", "path": resolve_source(source["path"], base_dir)}
         elif "git" in source:
@@ -256,43 +255,32 @@ def apps_normalize(
         code_dir = f"{home}/current/code"
         env = {"APPMOUNT_APP": name, "APPMOUNT_MOUNT": mount, "APPMOUNT_DATA_DIR": f"{home}/data"}
         env.update({str(k): _env_value(v) for k, v in (app.get("env") or {}).items()})
-        uwsgi_ini = f"/etc/uwsgi/apps-available/{name}.ini"
+        uwsgi_ini, env_file = f"/etc/uwsgi/apps-available/{name}.ini", f"/etc/uwsgi/apps-available/{name}.env"
         nginx_conf = f"{nginx_dir}/locations-available/{name}.conf"
+        dropin = f"/etc/systemd/system/appmount-app@{name}.service.d/appmount.conf"
+        # the socket's directory (systemd's) and, from earlier versions, Debian's per-app log
         run_dir, log = f"/run/uwsgi/app/{name}", f"/var/log/uwsgi/app/{name}.log"
-        result.append(
-            {
-                "name": name,
-                "mount": mount,
-                "module": app["module"],
-                "state": app.get("state", "present"),
-                "user": f"_{name}",
-                "home": home,
-                "code": code,
-                "code_dir": code_dir,
-                "data_dir": f"{home}/data",
-                "venv": f"{home}/current/venv",
-                "chain_reload": f"{home}/.chain-reload",
-                "packages": list(app.get("packages") or []),
-                "requirements": app.get("requirements"),
-                "env": env,
-                "processes": app.get("processes", processes),
-                "threads": app.get("threads", threads),
-                "request_log": app.get("request_log", request_log),
-                "listen": listen,
-                "socket": f"{run_dir}/socket",
-                "uwsgi_ini": uwsgi_ini,
-                "uwsgi_enabled": f"/etc/uwsgi/apps-enabled/{name}.ini",
-                "nginx_conf": nginx_conf,
-                "nginx_enabled": f"{nginx_dir}/locations-enabled/{name}.conf",
-                # what an absent app leaves behind on the host once its nginx location is gone
-                "purge": [uwsgi_ini, home, run_dir, log],
-                "location": "/" if mount == "/" else mount + "/",
-                "static": [
-                    {"url": join_url(mount, s["url"]) + "/", "dir": f"{code_dir}/{s['path'].strip('/')}/"}
-                    for s in app.get("static") or []
-                ],
-            }
-        )
+        result.append({
+            "name": name, "mount": mount, "module": app["module"], "state": app.get("state", "present"),
+            "user": f"_{name}", "home": home,
+            "code": code, "code_dir": code_dir, "data_dir": f"{home}/data", "venv": f"{home}/current/venv",
+            "fifo": f"/run/appmount/{name}/fifo", "env_file": env_file, "unit_dropin": dropin,
+            **{key: str(app.get(key, defaults[key])) for key in unit_limits.KEYS},
+            "packages": list(app.get("packages") or []),
+            "requirements": app.get("requirements"),
+            "env": env,
+            "processes": app.get("processes", processes), "threads": app.get("threads", threads),
+            "request_log": app.get("request_log", request_log),
+            "listen": listen,
+            "socket": f"{run_dir}/socket",
+            "uwsgi_ini": uwsgi_ini, "uwsgi_enabled": f"/etc/uwsgi/apps-enabled/{name}.ini",
+            "nginx_conf": nginx_conf, "nginx_enabled": f"{nginx_dir}/locations-enabled/{name}.conf",
+            # what an absent app leaves behind on the host once its nginx location is gone
+            "purge": [uwsgi_ini, env_file, os.path.dirname(dropin), home, run_dir, log],
+            "location": "/" if mount == "/" else mount + "/",
+            "static": [{"url": join_url(mount, s["url"]) + "/", "dir": f"{code_dir}/{s['path'].strip('/')}/"}
+                       for s in app.get("static") or []],
+        })
     return result
 
 
@@ -305,5 +293,5 @@ def _env_value(value: Any) -> str:
 class FilterModule:
     """appmount.wsgi app filters."""
 
-    def filters(self) -> Dict[str, Callable[..., Any]]:
+    def filters(self) -> dict[str, Callable[..., Any]]:
         return {"apps_errors": apps_errors, "apps_normalize": apps_normalize}

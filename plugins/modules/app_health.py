@@ -13,7 +13,8 @@ author: appmount.wsgi maintainers (@appmount)
 description:
   - Requests C(BASE_URL + path) of every app from the host itself, without following redirects, in one module run.
   - A deploy gate - fails when an app marked C(required) still answers 500 or more (or nothing) after I(retries)
-    attempts one second apart; a 502 means its uWSGI instance is not serving.
+    attempts one second apart, or at once when systemd gave up on its unit (C(failed), for example after its start
+    limit), with the unit's last log lines.
 options:
   base_url:
     description: Scheme, host and port of nginx as seen from the host, e.g. C(http://127.0.0.1:80).
@@ -52,9 +53,12 @@ status:
 import time
 import urllib.error
 import urllib.request
-from typing import Dict
 
 from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.appmount.wsgi.plugins.module_utils.app import App
+from ansible_collections.appmount.wsgi.plugins.module_utils.runner import Run
+from ansible_collections.appmount.wsgi.plugins.module_utils.systemd import Units
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -83,21 +87,31 @@ def main() -> None:
     )
     opener = urllib.request.build_opener(NoRedirect, urllib.request.ProxyHandler({}))
     base = module.params["base_url"].rstrip("/")
-    apps = [app for app in module.params["apps"] if app["state"] != "absent"]
-    status: Dict[str, int] = {}
-    failing = []
+    apps: list[App] = [app for app in module.params["apps"] if app["state"] != "absent"]
+    units = Units(Run(module))
+    status: dict[str, int] = {}
+    given_up: dict[str, str] = {}  # apps whose unit systemd gave up on: no need to wait for them
+    failing: list[str] = []
     for attempt in range(max(1, module.params["retries"])):
+        units.refresh([a["name"] for a in apps if a["state"] == "present" and a["name"] not in given_up])
         for app in apps:
-            if attempt == 0 or app["name"] in failing:
+            reason = units.failure(app["name"]) if app["state"] == "present" else None
+            if reason:
+                given_up[app["name"]] = reason
+                status[app["name"]] = 0
+            elif app["name"] not in given_up and (attempt == 0 or app["name"] in failing):
                 status[app["name"]] = status_of(opener, base + app["location"])
         failing = [a["name"] for a in apps if a["state"] == "present" and not 0 < status[a["name"]] < 500]
-        if not failing:
-            module.exit_json(changed=False, status=status)
+        if not failing or set(failing) <= set(given_up):
+            break
         time.sleep(1)
+    if not failing:
+        module.exit_json(changed=False, status=status)
     module.fail_json(msg="apps not serving through nginx: " + ", ".join(
         f"{name} ({status[name] or 'no answer'})" for name in failing) +
-        "; see /var/log/uwsgi/app/NAME.log", status=status)
-
+        "; journalctl -u appmount-app@NAME says why" + "".join(f"\n\n{name}: {given_up[name]}"
+                                                             for name in failing if name in given_up),
+        status=status)
 
 if __name__ == "__main__":
     main()

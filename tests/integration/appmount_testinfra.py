@@ -84,14 +84,18 @@ class Run:
         return {m[0]: int(m[1]) for m in re.findall(r"^(\S+)\s+:\s+ok=\d+\s+changed=(\d+)", self.output, re.M)}
 
 
-def playbook(apps: List[Dict[str, Any]], *args: str, name: str = "site.yml", source_dir: Optional[Path] = None) -> Run:
-    """Run one of the collection's playbooks with these apps against the scenario's hosts."""
+def playbook(apps: List[Dict[str, Any]], *args: str, name: str = "site.yml", source_dir: Optional[Path] = None,
+             project: Path = PROJECT) -> Run:
+    """Run one of the collection's playbooks with these apps against the scenario's hosts.
+
+    ``project`` is a checkout of the collection (another version of it, for an upgrade)."""
     with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as handle:
         yaml.safe_dump({"appmount_apps": apps}, handle)
-    env = dict(os.environ, ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
-    cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(PROJECT / "playbooks" / name),
+    env = dict(os.environ, ANSIBLE_CONFIG=str(project / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    env.pop("ANSIBLE_COLLECTIONS_PATH", None)  # the checkout's ansible.cfg names its own
+    cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(project / "playbooks" / name),
            "-e", f"@{handle.name}", "-e", f"apps_source_dir={source_dir or PROJECT / 'examples'}", *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False, cwd=project)
     os.unlink(handle.name)
     return Run(proc.returncode, proc.stdout + proc.stderr)
 
@@ -102,9 +106,31 @@ def logged(host: Any, path: str, text: str, timeout: int = 10) -> bool:
     return bool(host.run(f"timeout {timeout} sh -c {shlex.quote(wait)}").rc == 0)
 
 
+def unit(name: str) -> str:
+    """The systemd service of an app."""
+    return f"appmount-app@{name}.service"
+
+
+def main_pid(host: Any, name: str) -> str:
+    """The PID of the app's uWSGI master, as systemd knows it ("0" when it does not run)."""
+    return str(host.check_output(f"systemctl show -P MainPID {unit(name)}"))
+
+
 def masters(host: Any, names: List[str]) -> Dict[str, str]:
     """The uWSGI master PID of each app."""
-    return {name: host.file(f"/run/uwsgi/app/{name}/pid").content_string.strip() for name in names}
+    return {name: main_pid(host, name) for name in names}
+
+
+def journal(host: Any, name: str) -> str:
+    """What the app's unit wrote to the journal (uWSGI's log and the app's stdout and stderr)."""
+    return str(host.check_output(f"journalctl -u {unit(name)} --no-pager -o cat"))
+
+
+def in_journal(host: Any, name: str, text: str, timeout: int = 10) -> bool:
+    """Whether ``text`` shows up in the app's journal within ``timeout`` seconds (uWSGI logs after responding)."""
+    wait = (f"until journalctl -u {unit(name)} --no-pager -o cat | grep -qF -- {shlex.quote(text)}; "
+            "do sleep 0.2; done")
+    return bool(host.run(f"timeout {timeout} sh -c {shlex.quote(wait)}").rc == 0)
 
 
 def start_load(name: str, urls: List[str], clients: int = 20, seconds: int = 20) -> None:
@@ -124,3 +150,26 @@ def load_result(name: str, timeout: float = 90) -> Dict[str, Any]:
             return dict(json.loads(out))
         time.sleep(1)
     raise AssertionError(f"no load result on {name}: {host.run('cat /tmp/load.err').stdout}")
+
+
+INSTANCES = r"""
+import os
+procs = {}
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        comm = open(f"/proc/{pid}/comm").read().strip()
+        ppid = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1]
+        unit = [l.split("/")[-1] for l in open(f"/proc/{pid}/cgroup").read().splitlines() if "name=systemd" in l or l.startswith("0::")][0]
+    except (OSError, IndexError):
+        continue
+    procs[pid] = (comm, ppid, unit)
+for pid, (comm, ppid, unit) in sorted(procs.items()):
+    if comm.startswith("uwsgi") and not procs.get(ppid, ("",))[0].startswith("uwsgi"):
+        print(pid, unit)
+"""
+
+
+def uwsgi_masters(host: Any) -> List[str]:
+    """The unit (last cgroup path element) of every uWSGI master running in the container, one per master."""
+    out = host.check_output(f"python3 -c {shlex.quote(INSTANCES)}")
+    return sorted(line.split()[1] for line in out.splitlines() if line.strip())

@@ -2,8 +2,10 @@
 """Bounded HTTP load on loopback: N clients for S seconds against some URLs.
 
 Prints one JSON line: requests, non_2xx (any status outside 200-299 and any
-connection error, a timeout included), slowest_ms overall and per path, and a
-sample of the failures. Standard library only, so it runs inside the test
+connection error, a timeout included), slowest_ms overall and per path, a
+sample of the failures and the wall-clock time (time.time()) at which each
+failed request was sent, so that a test can tell the requests in flight at an
+event from those sent after it. Standard library only, so it runs inside the test
 containers as is.
 """
 
@@ -25,13 +27,13 @@ TIMEOUT_S = 30
 
 
 def client(urls: List[str], until: float, stats: Dict[str, object], lock: threading.Lock) -> None:
-    done, bad, failures = 0, 0, []
+    done, bad, failures, failed_at = 0, 0, [], []
     slowest: Dict[str, float] = {}
     i = 0
     while time.monotonic() < until:
         url = urlsplit(urls[i % len(urls)])
         i += 1
-        start = time.monotonic()
+        start, sent_at = time.monotonic(), time.time()
         # a new connection per request: a failure is the server's, never a
         # keep-alive connection that a reloading nginx closed between requests
         conn = http.client.HTTPConnection(url.netloc, timeout=TIMEOUT_S)
@@ -49,6 +51,7 @@ def client(urls: List[str], until: float, stats: Dict[str, object], lock: thread
         done += 1
         if not (isinstance(status, int) and 200 <= status < 300):
             bad += 1
+            failed_at.append(round(sent_at, 3))
             if len(failures) < 5:
                 failures.append(f"{url.path}: {status}")
     with lock:
@@ -58,6 +61,7 @@ def client(urls: List[str], until: float, stats: Dict[str, object], lock: thread
         for path, seconds in slowest.items():
             by_path[path] = round(max(by_path.get(path, 0.0), seconds * 1000), 1)
         stats["failures"] = (list(stats["failures"]) + failures)[:10]  # type: ignore[call-overload]
+        stats["failed_at"] = sorted(list(stats["failed_at"]) + failed_at)  # type: ignore[call-overload]
 
 
 def main() -> None:
@@ -68,7 +72,7 @@ def main() -> None:
     args = parser.parse_args()
     if not 1 <= args.clients <= 100 or not 0 < args.seconds <= 120:
         parser.error("bounded load only: 1-100 clients, at most 120 s")
-    stats: Dict[str, object] = {"requests": 0, "non_2xx": 0, "slowest_ms_by_path": {}, "failures": []}
+    stats: Dict[str, object] = {"requests": 0, "non_2xx": 0, "slowest_ms_by_path": {}, "failures": [], "failed_at": []}
     lock = threading.Lock()
     until = time.monotonic() + args.seconds
     threads = [threading.Thread(target=client, args=(args.urls, until, stats, lock)) for _client in range(args.clients)]

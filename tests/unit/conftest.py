@@ -1,55 +1,87 @@
-"""Shared fixtures: the filter plugin loaded by file path (the collection is not installed as a package)."""
+"""Shared fixtures. The plugins are imported as ``ansible_collections.appmount.wsgi.plugins...``:
+``.collections/ansible_collections/appmount/wsgi`` links to this checkout and is put on sys.path here."""
 
 from __future__ import annotations
 
-import importlib.util
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-from types import ModuleType
+from typing import Any, NoReturn
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-APPS_FILTER_PATH = REPO_ROOT / "plugins" / "filter" / "apps.py"
+COLLECTIONS = REPO_ROOT / ".collections"
+if str(COLLECTIONS) not in sys.path:
+    sys.path.insert(0, str(COLLECTIONS))
+
+from ansible_collections.appmount.wsgi.plugins.module_utils import envfile, releases  # noqa: E402
+from ansible_collections.appmount.wsgi.plugins.module_utils.runner import Run  # noqa: E402
 
 
-def load_module(path: Path, name: str) -> ModuleType:
-    """Import the Python file at ``path`` as a module called ``name``."""
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None, f"cannot load {path}"
-    assert spec.loader is not None, f"cannot load {path}"
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+class FakeModule:
+    """The part of ``AnsibleModule`` a ``Run`` uses. ``fail_json`` exits like the real one and keeps its
+    arguments in ``failed``; ``run_command`` runs the command and records it in ``commands``."""
+
+    def __init__(self, check_mode: bool = False) -> None:
+        self.check_mode = check_mode
+        self.failed: dict[str, Any] | None = None
+        self.commands: list[list[str]] = []
+
+    def fail_json(self, msg: str, **kwargs: Any) -> NoReturn:
+        self.failed = dict(kwargs, msg=msg)
+        raise SystemExit(1)
+
+    def run_command(self, args: list[str], **kwargs: Any) -> tuple[int, str, str]:
+        self.commands.append(list(args))
+        proc = subprocess.run(args, capture_output=True, text=True, check=False)
+        return proc.returncode, proc.stdout, proc.stderr
 
 
-@pytest.fixture(scope="session")
-def apps_filter() -> ModuleType:
-    """``plugins/filter/apps.py`` as a module."""
-    return load_module(APPS_FILTER_PATH, "appmount_wsgi_filter_apps")
+class DirectRun:
+    """Stands in for ``systemd-run`` in the import test (it needs systemd as PID 1; Molecule runs the real one):
+    the command runs with the environment file's variables, as the test's user. ``envs`` keeps each environment."""
+
+    def __init__(self) -> None:
+        self.envs: list[dict[str, str]] = []
+
+    def __call__(self, run: Any, app: Any, dropin: str, argv: list[str], cwd: str, env_file: str,
+                 timeout: int) -> subprocess.CompletedProcess[str]:
+        with open(env_file, encoding="utf-8") as handle:
+            env = envfile.parse(handle.read())
+        self.envs.append(env)
+        return subprocess.run(argv, cwd=cwd, env=dict(env, PATH="/usr/bin:/bin"), capture_output=True, text=True,
+                              check=False, timeout=timeout)
+
+
+@pytest.fixture
+def direct_run(monkeypatch: pytest.MonkeyPatch) -> DirectRun:
+    """Import tests run without systemd-run (see ``DirectRun``)."""
+    fake = DirectRun()
+    monkeypatch.setattr(releases, "sandboxed", fake)
+    return fake
+
+
+@pytest.fixture
+def new_module() -> Callable[..., FakeModule]:
+    """``new_module(check_mode=False)``: a ``FakeModule``."""
+    return FakeModule
+
+
+@pytest.fixture
+def new_run() -> Callable[..., Run]:
+    """``new_run(check=False)``: a run context on a ``FakeModule``."""
+
+    def make(check: bool = False) -> Run:
+        return Run(FakeModule(check))
+
+    return make
 
 
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
-
-
-@pytest.fixture(scope="session")
-def deploy_action() -> ModuleType:
-    """``plugins/action/app_deploy.py`` (controller side) as a module."""
-    return load_module(REPO_ROOT / "plugins" / "action" / "app_deploy.py", "appmount_wsgi_action_app_deploy")
-
-
-@pytest.fixture(scope="session")
-def deploy_module() -> ModuleType:
-    """``plugins/modules/app_deploy.py`` (host side) as a module."""
-    return load_module(REPO_ROOT / "plugins" / "modules" / "app_deploy.py", "appmount_wsgi_module_app_deploy")
-
-
-@pytest.fixture(scope="session")
-def health_module() -> ModuleType:
-    """``plugins/modules/app_health.py`` as a module."""
-    return load_module(REPO_ROOT / "plugins" / "modules" / "app_health.py", "appmount_wsgi_module_app_health")
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

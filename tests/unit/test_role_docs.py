@@ -41,7 +41,8 @@ def tree(tmp_path: Path, role_docs: ModuleType) -> Path:
 
 def test_generated_docs_are_current(role_docs: ModuleType) -> None:
     stale = role_docs.check(REPO_ROOT)
-    assert stale == [], f"stale generated docs {stale}: run `make docs` (python tools/role_docs.py) and commit the result"
+    assert stale == [], (f"stale generated docs {stale}: run `make docs` (python tools/role_docs.py) "
+                         "and commit the result")
 
 
 def test_check_reports_a_changed_spec(role_docs: ModuleType, tree: Path) -> None:
@@ -95,7 +96,8 @@ def test_markup(role_docs: ModuleType, text: str, expected: str) -> None:
 
 def test_apps_readme_has_a_row_per_nested_option(role_docs: ModuleType) -> None:
     text = (REPO_ROOT / "roles" / "apps" / "README.md").read_text(encoding="utf-8")
-    for name in ("appmount_apps", "appmount_apps[].source.path", "appmount_apps[].static[].url", "appmount_apps[].state"):
+    for name in ("appmount_apps", "appmount_apps[].source.path", "appmount_apps[].static[].url",
+                 "appmount_apps[].state"):
         assert f"| `{name}` |" in text, name
     assert "| `present`, `disabled`, `absent` |" in text
     assert "C(" not in text and "I(" not in text
@@ -130,7 +132,8 @@ def test_ansible_doc_shows_every_app_key(role_docs: ModuleType) -> None:
         check=True,
         capture_output=True,
         text=True,
-        env={"PATH": str(ansible_doc.parent), "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"), "HOME": str(Path.home())},
+        env={"PATH": str(ansible_doc.parent), "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"),
+             "HOME": str(Path.home())},
     ).stdout
     shown = json.loads(out)["appmount.wsgi.apps"]["entry_points"]["main"]["options"]["appmount_apps"]["options"]
     spec = role_docs.entry_point(REPO_ROOT, "apps")["options"]["appmount_apps"]["options"]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
+
+from ansible_collections.appmount.wsgi.plugins.filter import apps as apps_filter
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ROLES = sorted(p.name for p in (REPO_ROOT / "roles").iterdir() if (p / "meta" / "argument_specs.yml").is_file())
@@ -21,6 +22,7 @@ PY_TYPES: dict[str, tuple[type, ...]] = {
     "bool": (bool,),
     "list": (list,),
     "dict": (dict,),
+    "raw": (str, int),  # a size or count that may be written as a number or as a word (infinity)
 }
 
 Options = dict[str, dict[str, Any]]
@@ -84,16 +86,16 @@ def app_spec() -> Options:
     return spec_options("apps")["appmount_apps"]["options"]
 
 
-def test_app_keys_match_filter(apps_filter: ModuleType) -> None:
+def test_app_keys_match_filter() -> None:
     assert set(app_spec()) == set(apps_filter.APP_KEYS)
 
 
 @pytest.mark.parametrize(("key", "const"), [("source", "SOURCE_KEYS"), ("static", "STATIC_KEYS")])
-def test_app_sub_keys_match_filter(apps_filter: ModuleType, key: str, const: str) -> None:
+def test_app_sub_keys_match_filter(key: str, const: str) -> None:
     assert set(app_spec()[key]["options"]) == set(getattr(apps_filter, const))
 
 
-def test_app_states_match_filter(apps_filter: ModuleType) -> None:
+def test_app_states_match_filter() -> None:
     state = app_spec()["state"]
     assert list(state["choices"]) == list(apps_filter.STATES)
     assert state["default"] in apps_filter.STATES

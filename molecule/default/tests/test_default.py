@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any, Dict, List
 
 import pytest
-from appmount_testinfra import http, logged, molecule_hosts
+from appmount_testinfra import http, in_journal, journal, logged, main_pid, molecule_hosts
 
 testinfra_hosts = molecule_hosts()
 
 CONTENT = {"blog": "The blog", "notes": "<h1>Notes</h1>", "ping": "pong"}
-BLOG_LOG = "/var/log/uwsgi/app/blog.log"
+EXPOSURE_MAX = 2.5  # systemd-analyze security's overall exposure, 0 (locked down) to 10
 
 
 def test_every_app_answers_at_its_prefix(host: Any, apps: List[Dict[str, Any]]) -> None:
@@ -70,8 +71,8 @@ def test_static_files_are_served_by_nginx_alone(host: Any) -> None:
     probe = uuid.uuid4().hex
     assert http(host, f"/blog/static/missing-{probe}.css").status == 404
     assert http(host, f"/blog/missing-{probe}-app").status == 404
-    assert logged(host, BLOG_LOG, f"missing-{probe}-app")
-    assert f"missing-{probe}.css" not in host.file(BLOG_LOG).content_string
+    assert in_journal(host, "blog", f"missing-{probe}-app")
+    assert f"missing-{probe}.css" not in journal(host, "blog")
 
 
 def test_uwsgi_logs_every_request_only_where_asked(host: Any) -> None:
@@ -80,9 +81,9 @@ def test_uwsgi_logs_every_request_only_where_asked(host: Any) -> None:
     assert http(host, f"/blog/about?probe={probe}").status == 200
     # notes sets request_log: true (examples/apps.yml)
     assert http(host, f"/notes/?probe={probe}").status == 200
-    assert logged(host, "/var/log/uwsgi/app/notes.log", probe)
+    assert in_journal(host, "notes", probe)
     assert logged(host, "/var/log/nginx/access.log", f"/blog/about?probe={probe}")
-    assert probe not in host.file(BLOG_LOG).content_string
+    assert probe not in journal(host, "blog")
 
 
 def test_session_cookies_of_two_apps_do_not_collide(host: Any) -> None:
@@ -96,7 +97,7 @@ def test_session_cookies_of_two_apps_do_not_collide(host: Any) -> None:
 def test_each_app_runs_as_its_own_user(host: Any, apps: List[Dict[str, Any]]) -> None:
     for app in apps:
         user = "_" + app["name"]
-        master = host.file(f"/run/uwsgi/app/{app['name']}/pid").content_string.strip()
+        master = main_pid(host, app["name"])
         users = host.check_output(f"ps -o user= --pid {master} --ppid {master}").split()
         assert len(users) == 1 + app.get("processes", 2)
         assert set(users) == {user}
@@ -125,14 +126,18 @@ def test_debian_layout(host: Any, apps: List[Dict[str, Any]]) -> None:
         assert ini.is_symlink and ini.linked_to == f"/etc/uwsgi/apps-available/{name}.ini"
         location = host.file(f"/etc/nginx/appmount/locations-enabled/{name}.conf")
         assert location.linked_to == f"/etc/nginx/appmount/locations-available/{name}.conf"
-        available = host.file(f"/etc/uwsgi/apps-available/{name}.ini")
-        # the app's group reads it: a graceful reload re-executes uWSGI after it dropped root
-        assert (available.user, available.group, available.mode) == ("root", f"_{name}", 0o640)
-        config = available.content_string
+        # uWSGI runs as the app's user and reads its ini itself; the environment file is read by systemd
+        for path in (f"/etc/uwsgi/apps-available/{name}.ini", f"/etc/uwsgi/apps-available/{name}.env"):
+            available = host.file(path)
+            assert (available.user, available.group, available.mode) == ("root", f"_{name}", 0o640)
+        config = host.file(f"/etc/uwsgi/apps-available/{name}.ini").content_string
         for line in ("plugins = python3", f"mount = {app['mount']}={app['module']}", "manage-script-name = true",
-                     "no-default-app = true", "lazy-apps = true", "listen = 1024", f"uid = _{name}",
-                     f"threads = {app.get('threads', 4)}"):
+                     "no-default-app = true", "lazy-apps = true", "listen = 1024",
+                     f"master-fifo = /run/appmount/{name}/fifo", f"threads = {app.get('threads', 4)}"):
             assert line in config.splitlines()
+        # values live in the environment file only, where uWSGI's ini parser cannot expand them
+        assert not [line for line in config.splitlines() if line.replace(" ", "").startswith("env=")]
+        assert f'APPMOUNT_MOUNT="{app["mount"]}"' in host.file(f"/etc/uwsgi/apps-available/{name}.env").content_string
 
 
 def test_venvs_use_the_system_python3(host: Any, apps: List[Dict[str, Any]]) -> None:
@@ -146,7 +151,6 @@ def test_venvs_use_the_system_python3(host: Any, apps: List[Dict[str, Any]]) -> 
 def test_nginx_configuration_is_valid(host: Any) -> None:
     assert host.run("nginx -t").rc == 0
     assert host.service("nginx").is_running
-    assert host.service("uwsgi").is_enabled
 
 
 def test_extra_ca_certificates_are_trusted(host: Any) -> None:
@@ -157,11 +161,41 @@ def test_extra_ca_certificates_are_trusted(host: Any) -> None:
     assert pem in host.file("/etc/ssl/certs/ca-certificates.crt").content_string
 
 
-def test_watchdog_rounds_run_no_process_while_every_app_runs(host: Any) -> None:
-    # only `sleep` and `flock` (once per round) on its PATH: a round that ran
-    # basename, cat or grep per app would say "not found"
-    host.run_test("install -d /tmp/watchdog-path && ln -sf /bin/sleep /usr/bin/flock /tmp/watchdog-path/")
-    script = "/usr/local/sbin/appmount-uwsgi-watchdog"
-    run = host.run(f"timeout 7 env PATH=/tmp/watchdog-path /bin/sh {script}")
-    assert run.rc == 124, run.stderr  # still looping when timeout stopped it, after 3 rounds
-    assert (run.stdout, run.stderr) == ("", "")
+def test_each_app_is_a_systemd_service_on_a_socket_systemd_holds(host: Any, apps: List[Dict[str, Any]]) -> None:
+    for app in apps:
+        name = app["name"]
+        unit = f"appmount-app@{name}"
+        show = dict(line.split("=", 1) for line in host.check_output(
+            f"systemctl show {unit}.service -p ActiveState,UnitFileState,Type,NotifyAccess,Restart,User,"
+            "ControlGroup,MainPID,TriggeredBy").splitlines())
+        assert (show["ActiveState"], show["UnitFileState"], show["Type"], show["NotifyAccess"], show["Restart"],
+                show["User"]) == ("active", "enabled", "notify", "main", "on-failure", f"_{name}")
+        assert show["TriggeredBy"] == f"{unit}.socket"
+        # every uWSGI process of the app is in its unit's cgroup
+        for pid in host.check_output(f"pgrep -u _{name}").split():
+            assert f"/{unit}.service" in host.file(f"/proc/{pid}/cgroup").content_string
+        socket = dict(line.split("=", 1) for line in host.check_output(
+            f"systemctl show {unit}.socket -p ActiveState,UnitFileState,Listen,Backlog").splitlines())
+        assert socket == {"ActiveState": "active", "UnitFileState": "enabled", "Backlog": "1024",
+                          "Listen": f"/run/uwsgi/app/{name}/socket (Stream)"}
+
+
+def test_debian_init_script_is_masked_and_the_watchdog_gone(host: Any) -> None:
+    assert host.check_output("systemctl is-enabled uwsgi.service || true") == "masked"
+    for path in ("/etc/systemd/system/appmount-uwsgi-watchdog.service", "/usr/local/sbin/appmount-uwsgi-watchdog",
+                 "/run/lock/appmount-uwsgi.lock"):
+        assert not host.file(path).exists
+
+
+def test_apps_log_to_the_journal_only(host: Any, apps: List[Dict[str, Any]]) -> None:
+    for app in apps:
+        assert "WSGI app 0" in journal(host, app["name"])
+        assert not host.file(f"/var/log/uwsgi/app/{app['name']}.log").exists
+
+
+def test_every_unit_is_sandboxed(host: Any, apps: List[Dict[str, Any]]) -> None:
+    for app in apps:
+        out = host.check_output(f"systemd-analyze security --no-pager appmount-app@{app['name']}.service")
+        score = float(re.search(r"Overall exposure level for \S+: ([0-9.]+)", out).group(1))
+        print(f"\nEXPOSURE {host.backend.name} appmount-app@{app['name']}.service: {score}")
+        assert score <= EXPOSURE_MAX, out

@@ -7,6 +7,7 @@ check and every load runs inside the containers.
 from __future__ import annotations
 
 import copy
+import os
 import shutil
 import subprocess
 import time
@@ -24,6 +25,7 @@ from appmount_testinfra import (
     molecule_names,
     playbook,
     start_load,
+    uwsgi_masters,
 )
 
 NAMES = molecule_names()
@@ -105,18 +107,31 @@ def test_a_bad_nginx_directive_never_reaches_nginx(code: Path) -> None:
         assert http(get_host(name), "/blog/").status == 200
 
 
+def now(name: str) -> float:
+    """The container's wall clock (the load tool stamps each failed request with it)."""
+    return float(get_host(name).check_output("date +%s.%N"))
+
+
 def measure(label: str, change: Any, watched: List[str]) -> Dict[str, Any]:
-    """Run `change` under 20 clients x 20 s on blog and ping; report non-2xx and the slowest response."""
+    """Run `change` under 20 clients x 20 s on blog and ping; report non-2xx and the slowest response.
+
+    Each failed request is stamped with the time it was sent: `failed_after_change` counts those sent once
+    `change` had started (none may fail), `lost_in_flight` those sent before it.
+    """
     before = {n: masters(get_host(n), watched) for n in NAMES}
     # where a failed request would be explained: nginx's errors, from this load on
     error_log = {n: int(get_host(n).check_output("stat -c %s /var/log/nginx/error.log")) for n in NAMES}
     for n in NAMES:
         start_load(n, ["/blog/about", "/tools/ping/"], clients=20, seconds=20)
     time.sleep(3)
+    changed_at = {n: now(n) for n in NAMES}
     change()
     results = {n: load_result(n) for n in NAMES}
     for n, result in results.items():
         result["other_masters_unchanged"] = masters(get_host(n), watched) == before[n]
+        failed_at = result.pop("failed_at")
+        result["failed_after_change"] = len([t for t in failed_at if t >= changed_at[n]])
+        result["lost_in_flight"] = len(failed_at) - result["failed_after_change"]
         if result["non_2xx"]:
             result["nginx_errors"] = get_host(n).check_output(
                 f"tail -c +{error_log[n] + 1} /var/log/nginx/error.log | grep -v '\\[notice\\]' | tail -n 5")
@@ -152,34 +167,74 @@ def extra_app(code: Path) -> Dict[str, Any]:
     return {"name": "extra", "mount": "/extra", "module": "ping:application", "source": {"path": str(code / "apps/ping")}}
 
 
-def test_zero_downtime_adding_an_app(code: Path) -> None:
-    results = measure("(b) adding an app", lambda: deploy(apps(code) + [extra_app(code)]), ["blog", "notes", "ping"])
+# CI saw one 502 on ping while an app was added (3548b94); APPMOUNT_ADD_APP_RUNS=10 repeats the case
+ADD_APP_RUNS = int(os.environ.get("APPMOUNT_ADD_APP_RUNS", "1"))
+
+
+@pytest.mark.parametrize("run", range(1, ADD_APP_RUNS + 1))
+def test_zero_downtime_adding_an_app(code: Path, run: int) -> None:
+    label = "(b) adding an app" + (f" #{run}" if ADD_APP_RUNS > 1 else "")
+    results = measure(label, lambda: deploy(apps(code) + [extra_app(code)]), ["blog", "notes", "ping"])
     for name, result in results.items():
         assert result["non_2xx"] == 0, result
         assert result["other_masters_unchanged"]
         assert http(get_host(name), "/extra/").status == 200
+    if run < ADD_APP_RUNS:  # removed again, to be added by the next run
+        deploy(apps(code) + [dict(extra_app(code), state="absent")])
 
 
-def test_uwsgi_option_change_reloads_that_app_alone(code: Path) -> None:
+def test_uwsgi_option_change_restarts_that_app_alone(code: Path) -> None:
     new = apps(code, ping=PING2) + [extra_app(code)]
     before = {n: masters(get_host(n), ["ping"])["ping"] for n in NAMES}
-    since = {n: get_host(n).check_output("date '+%Y-%m-%d %H:%M:%S'") for n in NAMES}
     results = measure("(c) uWSGI option change of ping", lambda: deploy(new), ["blog", "notes", "extra"])
     for name, result in results.items():
         assert result["non_2xx"] == 0, result
         assert result["other_masters_unchanged"]
         host = get_host(name)
-        # reloaded in place (uWSGI re-executes itself and reads its ini again as the app's user),
-        # not a master that died in its reload and was started again by the watchdog
-        assert masters(host, ["ping"])["ping"] == before[name]
-        journal = host.check_output(f"journalctl -u appmount-uwsgi-watchdog --no-pager --since '{since[name]}'")
-        assert "not running" not in journal, journal
-        for _attempt in range(20):  # the gracefully reloaded master spawns its workers again
-            workers = host.check_output(f"ps -o pid= --ppid {before[name]}").split()
+        # a graceful stop (q on the master FIFO) and a start; requests waited in the socket meanwhile
+        master = masters(host, ["ping"])["ping"]
+        assert master not in (before[name], "0")
+        for _attempt in range(20):  # the new master spawns its workers
+            workers = host.check_output(f"ps -o pid= --ppid {master}").split()
             if len(workers) == 2:
                 break
             time.sleep(0.5)
         assert len(workers) == 2
+
+
+def test_zero_downtime_systemctl_restart() -> None:
+    def restart() -> None:
+        for name in NAMES:
+            get_host(name).check_output("systemctl restart appmount-app@ping.service")
+
+    results = measure("(d) systemctl restart of ping", restart, ["blog", "notes", "extra"])
+    for result in results.values():
+        assert result["non_2xx"] == 0, result
+
+
+def test_kill_9_of_a_master_loses_only_the_requests_in_flight() -> None:
+    """systemd restarts the master; connections that arrive meanwhile wait in the socket it holds."""
+    def kill() -> None:
+        for name in NAMES:
+            host = get_host(name)
+            host.check_output(f"kill -9 {masters(host, ['ping'])['ping']}")
+
+    before = {n: masters(get_host(n), ["ping"])["ping"] for n in NAMES}
+    results = measure("(e) kill -9 of ping's master", kill, ["blog", "notes", "extra"])
+    for name, result in results.items():
+        assert result["failed_after_change"] == 0, result
+        host = get_host(name)
+        assert masters(host, ["ping"])["ping"] not in (before[name], "0")
+        assert int(host.check_output("systemctl show -P NRestarts appmount-app@ping.service")) >= 1
+    # the issue's own measurement: 300 sequential requests, kill -9 of the master after the 50th
+    for name in NAMES:
+        out = get_host(name).check_output(
+            "fail=0; for i in $(seq 300); do "
+            "[ $i -eq 51 ] && kill -9 $(systemctl show -P MainPID appmount-app@ping.service); "
+            "code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 30 http://127.0.0.1/tools/ping/); "
+            "[ \"$code\" = 200 ] || fail=$((fail+1)); done; echo $fail")
+        print(f"\nKILL-9 SEQUENTIAL {name}: 300 requests, kill -9 after the 50th, {out} failed")
+        assert out == "0"
 
 
 def test_a_release_that_fails_its_import_leaves_the_old_one_serving(code: Path) -> None:
@@ -301,51 +356,189 @@ def test_app_from_packages_only(code: Path) -> None:
         assert response.status == 200 and "Werkzeug" in response.body
 
 
-def test_a_killed_master_serves_again_within_10s() -> None:
+TEST_APPS = PROJECT / "tests" / "integration" / "apps"
+# what uWSGI's ini parser used to rewrite, and what quoting could break: each must reach the app byte for byte
+TRICKY_ENV = {
+    "HOME_REF": "$(HOME)", "FILE_REF": "@(/etc/hostname)", "MAGIC": "%(x)", "CARET": "%^",
+    "SECRET_KEY": "k9$(x!@#%^&*(-_=+)", "HASH": "#not a comment", "SEMI": ";not a comment",
+    "QUOTES": "it's \"quoted\"", "BACKSLASH": "C:\\dir\\n", "PADDED": "  padded  ", "UNICODE": "ünïcødé ✓",
+    "EMPTY": "", "DOLLAR": "$HOME ${HOME} `id`",
+}
+PROBE_LIMITS = {"memory_max": "128M", "tasks_max": 48, "cpu_quota": "50%"}
+
+
+def probe_apps(**env: str) -> List[Dict[str, Any]]:
+    """Two probe apps from one code (tests/integration/apps/probe): limits on the first, defaults on the second."""
+    source = {"path": str(TEST_APPS / "probe")}
+    return [dict({"name": "probe", "mount": "/probe", "module": "probe:application", "source": source,
+                  "processes": 1, "env": dict(TRICKY_ENV, **env)}, **PROBE_LIMITS),
+            {"name": "probe2", "mount": "/probe2", "module": "probe:application", "source": source}]
+
+
+def probe(name: str, path: str) -> Any:
+    response = http(get_host(name), path)
+    assert response.status == 200, (path, response.status, response.body[:300])
+    return response.json()
+
+
+def test_env_values_reach_the_app_byte_for_byte(code: Path) -> None:
+    deploy(apps(code, ping=PING2) + probe_apps())
+    for name in NAMES:
+        seen = probe(name, "/probe/env")
+        assert {key: seen.get(key) for key in TRICKY_ENV} == TRICKY_ENV
+        assert seen["APPMOUNT_MOUNT"] == "/probe"
+
+
+def test_a_change_of_env_alone_is_import_tested_before_the_app_sees_it(code: Path) -> None:
+    before = {n: (masters(get_host(n), ["probe"]), get_host(n).file("/etc/uwsgi/apps-available/probe.env").sha256sum)
+              for n in NAMES}
+    run = playbook(apps(code, ping=PING2) + probe_apps(PROBE_FAIL_IMPORT="1"))
+    assert run.rc != 0
+    assert "probe: the new environment or unit settings does not import 'probe:application'" in run.output
+    assert "PROBE_FAIL_IMPORT is set" in run.output
     for name in NAMES:
         host = get_host(name)
-        others = masters(host, ["notes", "ping"])
-        old = host.file("/run/uwsgi/app/blog/pid").content_string.strip()
-        host.check_output(f"kill -9 {old}")
+        assert (masters(host, ["probe"]), host.file("/etc/uwsgi/apps-available/probe.env").sha256sum) == before[name]
+        assert "PROBE_FAIL_IMPORT" not in probe(name, "/probe/env")
+        assert not host.file("/etc/uwsgi/apps-available/probe.env.appmount-new").exists
+
+
+PRIVATE_DEV = {"char", "core", "fd", "full", "hugepages", "log", "mqueue", "null", "ptmx", "pts", "random", "shm",
+               "stderr", "stdin", "stdout", "tty", "urandom", "zero"}
+# each protection of the unit, what its probe sees with it, and the setting that removes it (for one run)
+PROTECTIONS = {
+    "ProtectSystem": ("write_world_writable_dir", "ProtectSystem=no"),
+    "PrivateTmp": ("tmp", "PrivateTmp=no"),
+    "TemporaryFileSystem=/dev/shm": ("tmp", "TemporaryFileSystem="),
+    "ProtectHome": ("list_home", "ProtectHome=no"),
+    "PrivateDevices": ("dev", "PrivateDevices=no"),
+    "ProtectProc": ("processes_of_other_users", "ProtectProc=default"),
+    "RestrictAddressFamilies": ("netlink_socket", "RestrictAddressFamilies="),
+    "SystemCallFilter": ("obsolete_syscall", "SystemCallFilter="),
+    "MemoryDenyWriteExecute": ("wx_memory", "MemoryDenyWriteExecute=no"),
+    "UMask": ("new_file_mode", "UMask=0022"),
+}
+
+
+def sandboxed(result: Dict[str, Any], key: str, host: Any, app: str) -> bool:
+    """Whether the probe ``key`` of ``app`` shows its protection in effect."""
+    value = result[key]
+    if key == "tmp":
+        # what the app wrote in its /tmp, /var/tmp and /dev/shm is seen neither by the host nor by other apps
+        return not any(host.file(f"{tmp}/probe-{app}").exists for tmp in ("/tmp", "/var/tmp", "/dev/shm"))
+    if key == "dev":
+        return set(value) <= PRIVATE_DEV
+    if key == "processes_of_other_users":
+        return bool(value == 0)
+    if key == "new_file_mode":
+        return bool(value == "0o640")
+    return str(value).startswith("denied")
+
+
+def test_the_sandbox_stops_each_probe_and_each_probe_catches_its_protection_missing() -> None:
+    for name in NAMES:
+        host = get_host(name)
+        host.check_output("install -d -m 1777 /srv/appmount-probe-rw; rm -f /tmp/probe-* /var/tmp/probe-* "
+                          "/dev/shm/probe-*")
+        result = probe(name, "/probe2/sandbox")
+        print(f"\nSANDBOX {name}: {result}")
+        assert result["no_new_privs"] == "1"
+        assert set(host.check_output("ls /dev").split()) - PRIVATE_DEV, "the probe of PrivateDevices sees nothing"
+        for protection, (key, _off) in PROTECTIONS.items():
+            assert sandboxed(result, key, host, "probe2"), (protection, key, result[key])
+        # and another app's private /tmp is not this one's
+        assert "probe-probe2" not in probe(name, "/probe/sandbox")["tmp"]
+        override = "/etc/systemd/system/appmount-app@probe2.service.d/zz-test.conf"
+        for protection, (key, off) in PROTECTIONS.items():
+            host.check_output(f"printf '[Service]\\n{off}\\n' > {override} && systemctl daemon-reload && "
+                              "systemctl restart appmount-app@probe2.service")
+            try:
+                without = probe(name, "/probe2/sandbox")
+                print(f"\nSANDBOX {name} without {protection}: {key}={without[key]}")
+                assert not sandboxed(without, key, host, "probe2"), (protection, key, without[key])
+            finally:
+                host.check_output(f"rm -f {override} /tmp/probe-* /var/tmp/probe-* /dev/shm/probe-* && "
+                                  "systemctl daemon-reload && systemctl restart appmount-app@probe2.service")
+        assert sandboxed(probe(name, "/probe2/sandbox"), "write_world_writable_dir", host, "probe2")
+
+
+def test_limits_are_in_effect() -> None:
+    for name in NAMES:
+        host = get_host(name)
+        show = dict(line.split("=", 1) for line in host.check_output(
+            "systemctl show appmount-app@probe.service -p MemoryMax,TasksMax,CPUQuotaPerSecUSec").splitlines())
+        assert show == {"MemoryMax": str(128 * 1024 * 1024), "TasksMax": "48", "CPUQuotaPerSecUSec": "500ms"}
+        limits = probe(name, "/probe/limits")
+        print(f"\nLIMITS {name}: {limits}")
+        assert int(limits["memory"]) == 128 * 1024 * 1024
+        assert limits["tasks"] == "48"
+        assert limits["cpu_quota_us"] in ("50000", "50000 100000")
+        started = probe(name, "/probe/threads?n=100")["started"]
+        assert 0 < started < 48
+        # the other app has the role's defaults
+        assert host.check_output("systemctl show -P MemoryMax appmount-app@probe2.service") == str(1024 ** 3)
+
+
+def test_an_app_past_its_memory_limit_is_killed_and_answers_again() -> None:
+    for name in NAMES:
+        host = get_host(name)
+        assert http(host, "/probe/alloc?mb=200").status >= 500
         started = time.monotonic()
-        while time.monotonic() - started < 10:
-            if http(host, "/blog/about").status == 200 and masters(host, ["blog"])["blog"] != old:
-                break
+        while time.monotonic() - started < 10 and http(host, "/probe/").status != 200:
             time.sleep(0.2)
         elapsed = time.monotonic() - started
-        print(f"\nSUPERVISION {name}: blog serves again {elapsed:.1f} s after kill -9 of its master")
-        assert elapsed < 10
-        assert masters(host, ["notes", "ping"]) == others
-        # the master the watchdog started outlives a restart of the watchdog
-        revived = masters(host, ["blog"])["blog"]
-        host.check_output("systemctl restart appmount-uwsgi-watchdog")
-        assert masters(host, ["blog"])["blog"] == revived
-        assert host.file(f"/proc/{revived}").exists
-        assert http(host, "/blog/about").status == 200
+        print(f"\nMEMORY-LIMIT {name}: the worker past 128M was killed; probe answers again after {elapsed:.1f} s")
+        assert http(host, "/probe/").status == 200
+        # the kernel killed the worker that allocated (SIGKILL), and uWSGI's master started another
+        assert "killed by signal 9" in host.check_output(
+            "journalctl -u appmount-app@probe.service --no-pager -o cat | tail -n 30")
+        for path in ("/blog/", "/tools/ping/", "/probe2/"):
+            assert http(host, path).status == 200
 
 
-def test_the_watchdog_waits_while_a_deploy_holds_its_lock() -> None:
+def test_an_app_that_dies_at_every_start_ends_failed_and_the_play_says_so(code: Path) -> None:
+    crash = {"name": "crash", "mount": "/crash", "module": "crash:application",
+             "source": {"path": str(TEST_APPS / "crash")}}
+    run = playbook(apps(code, ping=PING2) + probe_apps() + [crash])
+    assert run.rc != 0
+    assert "crash" in run.output and "appmount-app@crash.service" in run.output, run.output[-3000:]
+    assert "this app dies at every start under uWSGI" in run.output
     for name in NAMES:
         host = get_host(name)
-        # what app_deploy holds while it starts and stops apps, held here until /tmp/release exists
-        host.check_output("rm -f /tmp/held /tmp/release; setsid flock /run/lock/appmount-uwsgi.lock "
-                          "sh -c 'touch /tmp/held; until [ -e /tmp/release ]; do sleep 0.1; done' "
-                          ">/dev/null 2>&1 < /dev/null &")
-        host.check_output("timeout 10 sh -c 'until [ -e /tmp/held ]; do sleep 0.1; done'")
-        host.check_output(f"kill -9 {masters(host, ['blog'])['blog']}")
-        time.sleep(4)  # two watchdog rounds, both skipped
-        assert http(host, "/blog/about").status == 502
-        host.check_output("touch /tmp/release")
-        started = time.monotonic()
-        while time.monotonic() - started < 12:
-            if http(host, "/blog/about").status == 200:
-                break
-            time.sleep(0.2)
-        assert time.monotonic() - started < 12, "blog was not started again once the lock was released"
+        assert host.check_output("systemctl show -P ActiveState appmount-app@crash.service") == "failed"
+        assert int(host.check_output("systemctl show -P NRestarts appmount-app@crash.service")) >= 4
+        assert http(host, "/blog/").status == 200
+    deploy(apps(code, ping=PING2) + probe_apps() + [dict(crash, state="absent")])
 
 
-def test_after_a_reboot_present_apps_serve_and_disabled_do_not(code: Path) -> None:
-    deploy(apps(code, ping=PING2, notes={"state": "disabled"}))
+def test_uwsgi_apps_that_appmount_did_not_write_are_refused(code: Path) -> None:
+    for name in NAMES:
+        get_host(name).check_output("printf '[uwsgi]\\nplugins = python3\\n' > /etc/uwsgi/apps-available/other.ini && "
+                                    "ln -sf ../apps-available/other.ini /etc/uwsgi/apps-enabled/other.ini")
+    before = {name: get_host(name).check_output(SNAPSHOT) for name in NAMES}
+    try:
+        run = playbook(apps(code, ping=PING2) + probe_apps())
+        assert run.rc != 0
+        assert "/etc/uwsgi/apps-enabled/ has uWSGI apps that appmount.wsgi does not manage: other.ini" in run.output
+        assert {name: get_host(name).check_output(SNAPSHOT) for name in NAMES} == before
+    finally:
+        for name in NAMES:
+            get_host(name).check_output("rm -f /etc/uwsgi/apps-enabled/other.ini /etc/uwsgi/apps-available/other.ini")
+
+
+def enabled_units(host: Any) -> List[str]:
+    names = host.check_output("ls /etc/uwsgi/apps-enabled").split()
+    return sorted(f"appmount-app@{n[:-4]}.service" for n in names if n.endswith(".ini"))
+
+
+def test_after_a_reinstall_of_uwsgi_and_a_reboot_each_app_runs_once_in_its_unit(code: Path) -> None:
+    deploy(apps(code, ping=PING2, notes={"state": "disabled"}) + probe_apps())
+    for name in NAMES:
+        host = get_host(name)
+        assert uwsgi_masters(host) == enabled_units(host)
+        # the package's maintainer scripts restart Debian's uwsgi service: it is masked, nothing starts twice
+        host.check_output("DEBIAN_FRONTEND=noninteractive apt-get install --reinstall -y -qq uwsgi >/dev/null 2>&1")
+        assert uwsgi_masters(host) == enabled_units(host)
     subprocess.run(["docker", "restart", *NAMES], check=True, capture_output=True)
     for name in NAMES:
         host = get_host(name)
@@ -361,6 +554,10 @@ def test_after_a_reboot_present_apps_serve_and_disabled_do_not(code: Path) -> No
         assert http(host, "/tools/ping/").status == 200
         assert http(host, "/notes/").status == 404
         assert host.run("pgrep -u _notes").rc == 1
+        masters_now = uwsgi_masters(host)
+        print(f"\nREBOOT {name}: uWSGI masters by unit after a reinstall of uwsgi and a reboot: {masters_now}")
+        assert masters_now == enabled_units(host)
+        assert "appmount-app@notes.service" not in masters_now
 
 
 def test_zero_downtime_report() -> None:

@@ -5,14 +5,15 @@ from __future__ import annotations
 import http.server
 import threading
 import urllib.request
-from types import ModuleType
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
+from ansible_collections.appmount.wsgi.plugins.modules.app_health import NoRedirect, status_of
+
 
 class Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+    def do_GET(self) -> None:  # the name http.server calls
         codes = {"/ok/": 200, "/moved": 301, "/gone/": 404, "/down/": 502}
         code = codes.get(self.path, 404)
         self.send_response(code)
@@ -35,11 +36,11 @@ def base_url() -> Iterator[str]:
 
 
 @pytest.mark.parametrize(("path", "status"), [("/ok/", 200), ("/moved", 301), ("/gone/", 404), ("/down/", 502)])
-def test_status_of(health_module: ModuleType, base_url: str, path: str, status: int) -> None:
-    opener = urllib.request.build_opener(health_module.NoRedirect, urllib.request.ProxyHandler({}))
-    assert health_module.status_of(opener, base_url + path) == status
+def test_status_of(base_url: str, path: str, status: int) -> None:
+    opener = urllib.request.build_opener(NoRedirect, urllib.request.ProxyHandler({}))
+    assert status_of(opener, base_url + path) == status
 
 
-def test_nothing_listening_is_status_0(health_module: ModuleType) -> None:
-    opener = urllib.request.build_opener(health_module.NoRedirect)
-    assert health_module.status_of(opener, "http://127.0.0.1:9/") == 0
+def test_nothing_listening_is_status_0() -> None:
+    opener = urllib.request.build_opener(NoRedirect)
+    assert status_of(opener, "http://127.0.0.1:9/") == 0

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+
+from ansible_collections.appmount.wsgi.plugins.filter import apps as apps_filter
 
 App = dict[str, Any]
 SRC: App = {"path": "code"}  # a directory that the ``base_dir`` fixture creates
@@ -76,7 +77,7 @@ REFUSED: list[Any] = [
     pytest.param(
         [app(packges=["flask"])],
         "appmount_apps[0] (blog)",
-        "unknown key 'packges'; allowed keys: env, module",
+        "unknown key 'packges'; allowed keys: cpu_quota, env, memory_max, module",
         id="unknown-key",
     ),
     pytest.param(
@@ -134,9 +135,27 @@ REFUSED: list[Any] = [
     pytest.param(
         [app(env={"MOTD": "a\nb"})],
         "appmount_apps[0] (blog)",
-        "env 'MOTD' must be a single-line string",
+        "env 'MOTD' must be a string without control characters (no newline)",
         id="env-multiline-value",
     ),
+    pytest.param(
+        [app(env={"TAB": "a\tb"})],
+        "appmount_apps[0] (blog)",
+        "env 'TAB' must be a string without control characters",
+        id="env-control-character",
+    ),
+    pytest.param([app(memory_max="lots")], "appmount_apps[0] (blog)",
+                 "memory_max 'lots' must be a size such as 512M or 2G", id="memory-max-word"),
+    pytest.param([app(memory_max=0)], "appmount_apps[0] (blog)", "memory_max 0 must be more than 0",
+                 id="memory-max-zero"),
+    pytest.param([app(cpu_quota="1.5")], "appmount_apps[0] (blog)",
+                 "cpu_quota '1.5' must be a percentage of one core such as 50% or 200%", id="cpu-quota-not-percent"),
+    pytest.param([app(cpu_quota="0%")], "appmount_apps[0] (blog)", "cpu_quota '0%' must be a percentage",
+                 id="cpu-quota-zero"),
+    pytest.param([app(tasks_max=-1)], "appmount_apps[0] (blog)", "tasks_max -1 must be at least 1",
+                 id="tasks-max-negative"),
+    pytest.param([app(tasks_max="many")], "appmount_apps[0] (blog)", "tasks_max 'many' must be a number",
+                 id="tasks-max-word"),
     pytest.param(
         [app(processes=0)],
         "appmount_apps[0] (blog)",
@@ -185,7 +204,7 @@ REFUSED: list[Any] = [
 
 
 @pytest.mark.parametrize(("apps", "label", "fragment"), REFUSED)
-def test_apps_errors_refuses(apps_filter: ModuleType, base_dir: str, apps: Any, label: str, fragment: str) -> None:
+def test_apps_errors_refuses(base_dir: str, apps: Any, label: str, fragment: str) -> None:
     errors: list[str] = apps_filter.apps_errors(apps, base_dir)
     assert len(errors) == 1, errors
     assert errors[0].startswith(label), errors
@@ -220,17 +239,17 @@ VALID: list[Any] = [
 
 
 @pytest.mark.parametrize("apps", VALID)
-def test_apps_errors_accepts(apps_filter: ModuleType, base_dir: str, apps: Any) -> None:
+def test_apps_errors_accepts(base_dir: str, apps: Any) -> None:
     assert apps_filter.apps_errors(apps, base_dir) == []
 
 
-def test_apps_errors_reports_every_problem_of_an_app(apps_filter: ModuleType, base_dir: str) -> None:
+def test_apps_errors_reports_every_problem_of_an_app(base_dir: str) -> None:
     errors: list[str] = apps_filter.apps_errors([app(name="Bad", mount="bad", module="bad")], base_dir)
     assert len(errors) == 3
     assert all(e.startswith("appmount_apps[0] (Bad): ") for e in errors)
 
 
-def test_apps_errors_ignores_static_of_absent_app(apps_filter: ModuleType, base_dir: str) -> None:
+def test_apps_errors_ignores_static_of_absent_app(base_dir: str) -> None:
     gone = app(source=SRC, static=[{"url": "/static", "path": "s"}], state="absent")
     apps = [gone, app(name="x", mount="/blog/static")]
     assert apps_filter.apps_errors(apps, base_dir) == []
@@ -245,37 +264,40 @@ def test_apps_errors_ignores_static_of_absent_app(apps_filter: ModuleType, base_
         pytest.param({"env": {"DEBUG\n": "1"}}, id="env-name"),
     ],
 )
-def test_apps_errors_refuses_trailing_newline(apps_filter: ModuleType, base_dir: str, overrides: App) -> None:
+def test_apps_errors_refuses_trailing_newline(base_dir: str, overrides: App) -> None:
     assert len(apps_filter.apps_errors([app(**overrides)], base_dir)) == 1
 
 
 ROOT = "/srv/appmount"
 
 
-def normalize(apps_filter: ModuleType, apps: list[App], base_dir: str = "/ctl", processes: int = 2) -> list[App]:
+def normalize(apps: list[App], base_dir: str = "/ctl", processes: int = 2) -> list[App]:
     return apps_filter.apps_normalize(apps, ROOT, base_dir, 1024, processes)
 
 
-def test_normalize_derives_paths_user_and_socket(apps_filter: ModuleType) -> None:
-    [rec] = normalize(apps_filter, [app(source=SRC)])
+def test_normalize_derives_paths_user_and_socket() -> None:
+    [rec] = normalize([app(source=SRC)])
     assert rec["user"] == "_blog"
     assert rec["home"] == f"{ROOT}/blog"
     assert rec["code_dir"] == f"{ROOT}/blog/current/code"
     assert rec["venv"] == f"{ROOT}/blog/current/venv"
-    assert rec["chain_reload"] == f"{ROOT}/blog/.chain-reload"
+    assert rec["fifo"] == "/run/appmount/blog/fifo"
+    assert rec["env_file"] == "/etc/uwsgi/apps-available/blog.env"
+    assert rec["unit_dropin"] == "/etc/systemd/system/appmount-app@blog.service.d/appmount.conf"
     assert rec["uwsgi_ini"] == "/etc/uwsgi/apps-available/blog.ini"
     assert rec["uwsgi_enabled"] == "/etc/uwsgi/apps-enabled/blog.ini"
     assert rec["nginx_conf"] == "/etc/nginx/appmount/locations-available/blog.conf"
     assert rec["nginx_enabled"] == "/etc/nginx/appmount/locations-enabled/blog.conf"
-    assert rec["purge"] == [rec["uwsgi_ini"], rec["home"], "/run/uwsgi/app/blog", "/var/log/uwsgi/app/blog.log"]
+    assert rec["purge"] == [rec["uwsgi_ini"], rec["env_file"], "/etc/systemd/system/appmount-app@blog.service.d",
+                            rec["home"], "/run/uwsgi/app/blog", "/var/log/uwsgi/app/blog.log"]
     assert rec["data_dir"] == f"{ROOT}/blog/data"
     assert rec["socket"] == "/run/uwsgi/app/blog/socket"
     assert (rec["state"], rec["listen"]) == ("present", 1024)
 
 
 @pytest.mark.parametrize(("mount", "location"), [("/blog", "/blog/"), ("/tools/ping", "/tools/ping/"), ("/", "/")])
-def test_normalize_location(apps_filter: ModuleType, mount: str, location: str) -> None:
-    assert normalize(apps_filter, [app(mount=mount)])[0]["location"] == location
+def test_normalize_location(mount: str, location: str) -> None:
+    assert normalize([app(mount=mount)])[0]["location"] == location
 
 
 @pytest.mark.parametrize(
@@ -285,13 +307,13 @@ def test_normalize_location(apps_filter: ModuleType, mount: str, location: str) 
         ("/", "/assets/css", "web/css/", {"url": "/assets/css/", "dir": f"{ROOT}/blog/current/code/web/css/"}),
     ],
 )
-def test_normalize_static(apps_filter: ModuleType, mount: str, url: str, path: str, expected: dict[str, str]) -> None:
-    [rec] = normalize(apps_filter, [app(mount=mount, source=SRC, static=[{"url": url, "path": path}])])
+def test_normalize_static(mount: str, url: str, path: str, expected: dict[str, str]) -> None:
+    [rec] = normalize([app(mount=mount, source=SRC, static=[{"url": url, "path": path}])])
     assert rec["static"] == [expected]
 
 
-def test_normalize_env(apps_filter: ModuleType) -> None:
-    [rec] = normalize(apps_filter, [app(env={"DEBUG": True, "CACHE": False, "WORKERS": 3, "MODE": "prod"})])
+def test_normalize_env() -> None:
+    [rec] = normalize([app(env={"DEBUG": True, "CACHE": False, "WORKERS": 3, "MODE": "prod"})])
     assert rec["env"] == {
         "APPMOUNT_APP": "blog",
         "APPMOUNT_MOUNT": "/blog",
@@ -306,55 +328,69 @@ def test_normalize_env(apps_filter: ModuleType) -> None:
 @pytest.mark.parametrize(
     ("path", "expected"), [("code", "/ctl/code"), ("../apps/./blog", "/apps/blog"), ("/abs/x", "/abs/x")]
 )
-def test_normalize_resolves_source_path(apps_filter: ModuleType, path: str, expected: str) -> None:
-    assert normalize(apps_filter, [app(source={"path": path})])[0]["code"] == {"kind": "path", "path": expected}
+def test_normalize_resolves_source_path(path: str, expected: str) -> None:
+    assert normalize([app(source={"path": path})])[0]["code"] == {"kind": "path", "path": expected}
 
 
-def test_normalize_keeps_git_source(apps_filter: ModuleType) -> None:
+def test_normalize_keeps_git_source() -> None:
     source = {"git": "https://example.invalid/blog.git", "version": "v1"}
     code = {"kind": "git", "repo": source["git"], "version": "v1"}
-    assert normalize(apps_filter, [app(source=source)])[0]["code"] == code
-    assert normalize(apps_filter, [app(source={"git": source["git"]})])[0]["code"]["version"] == "HEAD"
+    assert normalize([app(source=source)])[0]["code"] == code
+    assert normalize([app(source={"git": source["git"]})])[0]["code"]["version"] == "HEAD"
 
 
 @pytest.mark.parametrize(("given", "expected"), [({}, 5), ({"processes": 3}, 3)])
-def test_normalize_processes(apps_filter: ModuleType, given: App, expected: int) -> None:
-    assert normalize(apps_filter, [app(**given)], processes=5)[0]["processes"] == expected
+def test_normalize_processes(given: App, expected: int) -> None:
+    assert normalize([app(**given)], processes=5)[0]["processes"] == expected
 
 
 @pytest.mark.parametrize(("given", "expected"), [({}, 7), ({"threads": 1}, 1)])
-def test_normalize_threads(apps_filter: ModuleType, given: App, expected: int) -> None:
-    assert apps_filter.apps_normalize([app(**given)], ROOT, "/ctl", 1024, 2, "/etc/nginx/appmount", 7)[0]["threads"] == expected
+def test_normalize_threads(given: App, expected: int) -> None:
+    [rec] = apps_filter.apps_normalize([app(**given)], ROOT, "/ctl", 1024, 2, "/etc/nginx/appmount", 7)
+    assert rec["threads"] == expected
 
 
 @pytest.mark.parametrize(
     ("default", "given", "expected"),
     [(False, {}, False), (True, {}, True), (False, {"request_log": True}, True), (True, {"request_log": False}, False)],
 )
-def test_normalize_request_log(apps_filter: ModuleType, default: bool, given: App, expected: bool) -> None:
+def test_normalize_request_log(default: bool, given: App, expected: bool) -> None:
     assert apps_filter.apps_normalize([app(**given)], ROOT, request_log=default)[0]["request_log"] is expected
 
 
-def test_normalize_without_source(apps_filter: ModuleType) -> None:
-    [rec] = normalize(apps_filter, [app(packages=["blog-app==1.0"])])
+def test_normalize_without_source() -> None:
+    [rec] = normalize([app(packages=["blog-app==1.0"])])
     assert (rec["code"], rec["requirements"]) == ({"kind": "none"}, None)
     assert rec["packages"] == ["blog-app==1.0"]
 
 
-def test_normalize_keeps_requirements_relative_to_the_code(apps_filter: ModuleType) -> None:
-    [rec] = normalize(apps_filter, [app(source=SRC, requirements="req/prod.txt")])
+def test_normalize_keeps_requirements_relative_to_the_code() -> None:
+    [rec] = normalize([app(source=SRC, requirements="req/prod.txt")])
     assert rec["requirements"] == "req/prod.txt"
 
 
-def test_normalize_keeps_order_and_state(apps_filter: ModuleType) -> None:
-    recs = normalize(apps_filter, [app(), app(name="wiki", mount="/wiki", state="absent")])
+def test_normalize_keeps_order_and_state() -> None:
+    recs = normalize([app(), app(name="wiki", mount="/wiki", state="absent")])
     assert [(r["name"], r["state"]) for r in recs] == [("blog", "present"), ("wiki", "absent")]
 
 
-def test_normalize_none_is_empty(apps_filter: ModuleType) -> None:
-    assert normalize(apps_filter, None) == []  # type: ignore[arg-type]
+def test_normalize_none_is_empty() -> None:
+    assert normalize(None) == []  # type: ignore[arg-type]
 
 
-def test_filter_module_exports(apps_filter: ModuleType) -> None:
+def test_filter_module_exports() -> None:
     filters = apps_filter.FilterModule().filters()
     assert filters == {"apps_errors": apps_filter.apps_errors, "apps_normalize": apps_filter.apps_normalize}
+
+
+@pytest.mark.parametrize("given", [{}, {"memory_max": "256M", "cpu_quota": "50%", "tasks_max": 64}])
+def test_normalize_limits_from_the_app_or_the_role(given: App) -> None:
+    role = {"memory_max": "1G", "cpu_quota": "", "tasks_max": 512}
+    [rec] = apps_filter.apps_normalize([app(**given)], ROOT, limits=role)
+    expected = {key: str(given.get(key, role[key])) for key in role}
+    assert {key: rec[key] for key in role} == expected
+
+
+@pytest.mark.parametrize("value", ["512M", "2G", "1.5G", "25%", "infinity", 1073741824])
+def test_apps_errors_accepts_memory_max(base_dir: str, value: Any) -> None:
+    assert apps_filter.apps_errors([app(memory_max=value, cpu_quota="200%", tasks_max="infinity")], base_dir) == []

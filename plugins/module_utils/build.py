@@ -1,0 +1,93 @@
+# Copyright: appmount.wsgi maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Step 1 of a run: the new releases, and the new settings of apps that keep their release, each import-tested
+with the environment, sandbox and limits its unit will run with, before anything switches or restarts."""
+
+from __future__ import annotations
+
+import os
+
+from ansible_collections.appmount.wsgi.plugins.module_utils.app import App, HostFile
+from ansible_collections.appmount.wsgi.plugins.module_utils.releases import (
+    Settings,
+    build_release,
+    code_id,
+    has_release,
+    import_test,
+    release_id,
+)
+from ansible_collections.appmount.wsgi.plugins.module_utils.runner import Run
+
+
+def files_of(app: App, kind: str) -> list[HostFile]:
+    return [entry for entry in app.get("files", []) if entry["kind"] == kind]
+
+
+def content_of(app: App, kind: str) -> str:
+    return "".join(entry["content"] for entry in files_of(app, kind))
+
+
+class Builder:
+    """Builds and tests; a new environment waits in a staged file until the app is restarted with it."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.staged: dict[str, str] = {}  # app name -> its new environment file, tested before it is put in place
+
+    def clean(self) -> None:
+        for path in self.staged.values():
+            if os.path.exists(path):
+                os.unlink(path)
+
+    def build(self, present: list[App]) -> tuple[dict[str, str], set[str], set[str]]:
+        """New releases, and new settings of apps that keep their release, each import-tested in the unit's sandbox.
+
+        Returns the release of each app that has one ready, the apps with nothing to serve, and the apps whose new
+        environment or unit settings failed their test (they keep running as they are).
+        """
+        run = self.run
+        ready: dict[str, str] = {}
+        unusable: set[str] = set()  # present apps whose first release failed: nothing to route to or start
+        refused: set[str] = set()
+        for app in present:
+            name, settings = app["name"], self.settings(app)
+            cid = code_id(run, app)
+            if cid is None:
+                if not os.path.islink(f"{app['home']}/current"):
+                    unusable.add(name)
+                continue
+            rid = release_id(app, cid)
+            if not has_release(app["home"], rid):
+                run.note(name, "built", rid)
+                if not run.check and not build_release(run, app, rid, cid, settings):
+                    # nothing to serve yet, or the app keeps its release and its settings as they are
+                    (refused if os.path.islink(f"{app['home']}/current") else unusable).add(name)
+                    continue
+            elif not run.check and self.settings_changed(app) and has_release(app["home"], rid):
+                if not import_test(run, app, f"{app['home']}/releases/{rid}", settings._replace(release_is_new=False)):
+                    refused.add(name)
+                    continue
+            ready[name] = rid
+        return ready, unusable, refused
+
+    def settings(self, app: App) -> Settings:
+        """The app's new drop-in, and its new environment staged in a file of its own when it changed."""
+        env = content_of(app, "env")
+        env_file = app["env_file"]
+        if not self.run.check and self.differs(env_file, env):
+            env_file = self.staged[app["name"]] = f"{app['env_file']}.appmount-new"
+            fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(env)
+        return Settings(content_of(app, "systemd"), env_file)
+
+    def settings_changed(self, app: App) -> bool:
+        return app["name"] in self.staged or self.differs(app["unit_dropin"], content_of(app, "systemd"))
+
+    @staticmethod
+    def differs(path: str, content: str) -> bool:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                return handle.read() != content
+        except OSError:
+            return True

@@ -1,0 +1,185 @@
+# Copyright: appmount.wsgi maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""An app's releases: HOME/releases/<id> (code and virtualenv), HOME/current -> releases/<id>, and
+HOME/releases/history (the ids in the order they were switched to, the newest last)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tarfile
+from typing import NamedTuple
+
+from ansible_collections.appmount.wsgi.plugins.module_utils.app import App
+from ansible_collections.appmount.wsgi.plugins.module_utils.hostfiles import HostFiles
+from ansible_collections.appmount.wsgi.plugins.module_utils.runner import Run
+from ansible_collections.appmount.wsgi.plugins.module_utils.systemd import sandboxed
+
+IMPORT_TIMEOUT_S = 120
+
+
+class Settings(NamedTuple):
+    """What an app's unit will run with: its drop-in (sandbox, limits) and the environment file to test."""
+
+    dropin: str
+    env_file: str
+    release_is_new: bool = True
+
+
+IMPORT_TEST = (
+    "import importlib, sys\n"
+    "name, attr = sys.argv[1].split(':')\n"
+    "sys.path.insert(0, sys.argv[2])\n"
+    "app = getattr(importlib.import_module(name), attr)\n"
+    "assert callable(app), sys.argv[1] + ' is not callable'\n"
+)
+
+
+def release_id(app: App, cid: str) -> str:
+    """Code, packages and the callable: a change of any of them is a new, import-tested release."""
+    return hashlib.sha256(json.dumps([cid, app["packages"], app["module"]]).encode()).hexdigest()[:12]
+
+
+def code_id(run: Run, app: App) -> str | None:
+    """The id of the app's code: the controller's digest, the commit of ``code.version`` in the app's git
+    mirror (cloned or fetched first), or "none"; None when it cannot be known (the error is in ``run.errors``
+    unless the mirror does not exist yet in check mode)."""
+    code = app["code"]
+    if code["kind"] == "path":
+        return code["id"]
+    if code["kind"] == "none":
+        return "none"
+    mirror = f"{app['home']}/git"
+    if run.check and not os.path.isdir(mirror):
+        return None
+    if not os.path.isdir(mirror):
+        run.checked(["git", "clone", "--quiet", "--mirror", code["repo"], mirror])
+    elif not run.check:
+        run.checked(["git", "--git-dir", mirror, "fetch", "--quiet", "--prune", "origin", "+refs/*:refs/*"])
+    rev = run.command(["git", "--git-dir", mirror, "rev-parse", "--verify", f"{code['version']}^{{commit}}"])
+    if rev.returncode != 0:
+        run.errors.append(f"{app['name']}: source.version {code['version']!r} is not in {code['repo']}")
+        return None
+    return rev.stdout.strip()
+
+
+def import_test(run: Run, app: App, release: str, settings: Settings) -> bool:
+    """Import the app's callable from ``release`` as the app's user, with the environment, sandbox and limits
+    ``settings`` gives its unit: what passes here also starts in the unit. False (and an error) when it fails."""
+    test = sandboxed(run, app, settings.dropin, [f"{release}/venv/bin/python", "-c", IMPORT_TEST, app["module"],
+                                                 f"{release}/code"], cwd=f"{release}/code",
+                     env_file=settings.env_file, timeout=IMPORT_TIMEOUT_S)
+    if test.returncode == 0:
+        return True
+    what = "the new release" if settings.release_is_new else "the new environment or unit settings"
+    run.errors.append(f"{app['name']}: {what} does not import {app['module']!r}; it is not used (the app, if it "
+                      f"runs, keeps serving as it was).\n{(test.stderr or test.stdout).strip()}")
+    return False
+
+
+def build_release(run: Run, app: App, rid: str, cid: str, settings: Settings) -> bool:
+    """Build releases/<rid> (code + venv) and import-test it; False when the import fails.
+
+    The release counts as built only once its ``code-id`` marker exists, written last.
+    """
+    home, name = app["home"], app["name"]
+    final = f"{home}/releases/{rid}"
+    if os.path.lexists(final):
+        shutil.rmtree(final)
+    os.makedirs(f"{final}/code", 0o755)
+    code = app["code"]
+    if code["kind"] == "path":
+        with tarfile.open(code["archive"]) as archive:
+            try:
+                archive.extractall(f"{final}/code", filter="data")
+            except TypeError:  # Python without tarfile extraction filters
+                archive.extractall(f"{final}/code")
+    elif code["kind"] == "git":
+        tarball = f"{final}.tar"
+        run.checked(["git", "--git-dir", f"{home}/git", "archive", "--format=tar", "-o", tarball, cid])
+        try:
+            run.checked(["tar", "-x", "--no-same-owner", "-C", f"{final}/code", "-f", tarball])
+        finally:
+            os.unlink(tarball)
+    for root, dirs, files in os.walk(f"{final}/code"):
+        for entry in dirs + files:
+            os.lchown(os.path.join(root, entry), 0, 0)
+    os.chmod(f"{final}/code", 0o755)
+    venv = f"{final}/venv"
+    run.checked(["/usr/bin/python3", "-m", "venv", venv])
+    pip = [f"{venv}/bin/pip", "install", "--quiet", "--disable-pip-version-check"]
+    installs = ([[*pip, "-r", f"{final}/code/{app['requirements']}"]] if app.get("requirements") else []) + (
+        [[*pip, *app["packages"]]] if app["packages"] else [])
+    for argv in installs:
+        proc = run.command(argv)
+        if proc.returncode != 0:
+            shutil.rmtree(final)
+            run.errors.append(f"{name}: pip could not build the new release ({' '.join(argv[1:])}); it is not "
+                              f"switched to (the current release, if any, keeps serving).\n{proc.stderr.strip()}")
+            return False
+    if not import_test(run, app, final, settings):
+        shutil.rmtree(final)
+        return False
+    with open(f"{final}/code-id", "w", encoding="utf-8") as handle:
+        handle.write(cid + "\n")
+    return True
+
+
+def has_release(home: str, rid: str) -> bool:
+    return os.path.isfile(f"{home}/releases/{rid}/code-id")
+
+
+def history(home: str) -> list[str]:
+    """Release ids in the order they were switched to, the newest last."""
+    path = f"{home}/releases/history"
+    if not os.path.isfile(path):
+        return []
+    with open(path, encoding="utf-8") as handle:
+        return [line.strip() for line in handle if line.strip()]
+
+
+def save_history(home: str, ids: list[str]) -> None:
+    with open(f"{home}/releases/history", "w", encoding="utf-8") as handle:
+        handle.write("".join(f"{rid}\n" for rid in ids))
+
+
+def current_release(home: str) -> str | None:
+    current = f"{home}/current"
+    return os.path.basename(os.readlink(current)) if os.path.islink(current) else None
+
+
+def switch(files: HostFiles, app: App, rid: str) -> bool:
+    """Point `current` at the release, atomically; the release becomes the newest of the history."""
+    run = files.run
+    if not files.link(f"{app['home']}/current", f"releases/{rid}", "release"):
+        return False
+    run.note(app["name"], "switched", rid)
+    if not run.check:
+        save_history(app["home"], [r for r in history(app["home"]) if r != rid] + [rid])
+    return True
+
+
+def prune(files: HostFiles, app: App, keep: int) -> None:
+    """Remove all releases but the ``keep`` newest of the history and the current one."""
+    home = app["home"]
+    hist = history(home)
+    keep_ids = set(hist[-keep:]) | {current_release(home)}
+    for entry in os.listdir(f"{home}/releases"):
+        if entry != "history" and entry not in keep_ids:
+            files.remove(f"{home}/releases/{entry}")
+    if not files.run.check and hist != [r for r in hist if r in keep_ids]:
+        save_history(home, [r for r in hist if r in keep_ids])
+
+
+def rollback_target(home: str) -> str | None:
+    """The release a rollback switches to: the newest of the history that is not current and still exists."""
+    current = current_release(home)
+    older = [r for r in history(home) if r != current and has_release(home, r)]
+    return older[-1] if older else None
+
+
+def demote(home: str, rid: str) -> None:
+    """Make ``rid`` (the release rolled back from) the oldest of the history: the next rollback goes further back."""
+    save_history(home, [rid] + [r for r in history(home) if r != rid])

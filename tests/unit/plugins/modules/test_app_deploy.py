@@ -1,0 +1,149 @@
+"""The app_deploy module: the order of a run, through main() with the real AnsibleModule (no unit is controlled:
+``control`` is off, every path of the records is moved under tmp_path, and the import test runs the command
+directly instead of through systemd-run, which needs systemd as PID 1; Molecule runs the real one)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.appmount.wsgi.plugins.filter.apps import apps_normalize
+from ansible_collections.appmount.wsgi.plugins.module_utils import envfile
+from ansible_collections.appmount.wsgi.plugins.module_utils.releases import history, release_id, save_history
+from ansible_collections.appmount.wsgi.plugins.module_utils.systemd import Units
+from ansible_collections.appmount.wsgi.plugins.modules import app_deploy
+
+NO_USER = "_appmount-no-such-account"
+
+
+@pytest.fixture(autouse=True)
+def no_systemd(direct_run: Any) -> Any:
+    return direct_run
+
+
+def record(tmp_path: Path, state: str = "present", user: str = "root", **spec: Any) -> Any:
+    """An app as the action plugin sends it, with every host path under tmp_path."""
+    [app] = apps_normalize([dict({"name": "blog", "mount": "/blog", "module": "wsgiref.simple_server:demo_app",
+                                  "state": state}, **spec)], str(tmp_path / "srv"), nginx_dir=str(tmp_path / "nginx"))
+    etc = tmp_path / "uwsgi"
+    app.update(user=user, uwsgi_ini=str(etc / "available" / "blog.ini"), env_file=str(etc / "available" / "blog.env"),
+               uwsgi_enabled=str(etc / "enabled" / "blog.ini"), unit_dropin=str(tmp_path / "unit" / "appmount.conf"))
+    app["purge"] = [app["uwsgi_ini"], app["env_file"], str(tmp_path / "unit"), app["home"], str(tmp_path / "run")]
+    if state != "absent":
+        app["files"] = [{"path": app["uwsgi_ini"], "mode": "0640", "kind": "uwsgi", "group": user,
+                         "content": "[uwsgi]\n"},
+                        {"path": app["env_file"], "mode": "0640", "kind": "env", "group": user,
+                         "content": envfile.render(app["env"])},
+                        {"path": app["unit_dropin"], "mode": "0644", "kind": "systemd",
+                         "content": "[Service]\nProtectSystem=strict\n"},
+                        {"path": app["nginx_conf"], "mode": "0644", "kind": "nginx", "content": "location /blog/ {}\n"}]
+        app["links"] = [{"path": app["uwsgi_enabled"], "src": app["uwsgi_ini"], "kind": "uwsgi"},
+                        {"path": app["nginx_enabled"], "src": app["nginx_conf"], "kind": "nginx"}]
+    for path in (etc / "available", etc / "enabled", tmp_path / "nginx" / "locations-enabled"):
+        path.mkdir(parents=True, exist_ok=True)
+    return app
+
+
+def main(capsys: pytest.CaptureFixture[str], check: bool = False, **args: Any) -> dict[str, Any]:
+    """app_deploy.main() with ``args``: its result."""
+    with patch_module_args(dict(args, control=False, _ansible_check_mode=check, _ansible_diff=True)), \
+            pytest.raises(SystemExit):
+        app_deploy.main()
+    result: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return result
+
+
+def test_check_mode_reports_everything_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    app = record(tmp_path, user="_blog")
+    before = sorted(str(p) for p in tmp_path.rglob("*"))
+    result = main(capsys, check=True, apps=[app])
+    rid = release_id(app, "none")
+    assert result["changed"] and result["nginx_changed"]
+    assert result["apps"] == {"blog": {"group_created": True, "user_created": True, "built": rid, "switched": rid}}
+    assert {d["before_header"] for d in result["diff"]} >= {app["uwsgi_ini"], app["nginx_enabled"], app["env_file"],
+                                                            app["unit_dropin"]}
+    assert sorted(str(p) for p in tmp_path.rglob("*")) == before
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="files are written root-owned")
+def test_a_deploy_is_idempotent_and_an_absent_app_leaves_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                 no_systemd: Any) -> None:
+    """A real build (a virtualenv, the import test of a standard library callable) as root."""
+    app = record(tmp_path)
+    rid = release_id(app, "none")
+    result = main(capsys, apps=[app])
+    assert result["changed"] and result["nginx_changed"] and "msg" not in result
+    assert result["apps"] == {"blog": {"built": rid, "switched": rid, "release": rid}}
+    home = Path(app["home"])
+    assert os.readlink(home / "current") == f"releases/{rid}" and history(str(home)) == [rid]
+    assert os.readlink(app["nginx_enabled"]) == app["nginx_conf"]
+    assert os.stat(app["uwsgi_ini"]).st_mode & 0o7777 == 0o640
+    assert os.stat(app["data_dir"]).st_mode & 0o7777 == 0o750
+    assert envfile.parse(Path(app["env_file"]).read_text()) == app["env"] == no_systemd.envs[-1]
+    assert not os.path.exists(app["env_file"] + ".appmount-new")
+
+    again = main(capsys, apps=[app])
+    assert (again["changed"], again["nginx_changed"], again["apps"], again["diff"]) == (
+        False, False, {"blog": {"release": rid}}, [])
+
+    gone = main(capsys, apps=[record(tmp_path, state="absent", user=NO_USER)])
+    assert gone["changed"] and gone["nginx_changed"]
+    for path in (app["home"], app["uwsgi_ini"], app["uwsgi_enabled"], app["nginx_conf"], app["nginx_enabled"]):
+        assert not os.path.lexists(path), path
+
+
+def test_probe_names_the_apps_whose_release_is_missing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    built = record(tmp_path, source={"path": "/ctl/blog"})
+    built["code"]["id"] = "c1"
+    rid = release_id(built, "c1")
+    (Path(built["home"]) / "releases" / rid).mkdir(parents=True)
+    (Path(built["home"]) / "releases" / rid / "code-id").write_text("c1\n")
+    missing = dict(built, name="wiki", home=str(tmp_path / "srv" / "wiki"))
+    disabled = dict(missing, name="off", state="disabled")
+    git = dict(missing, name="git", code={"kind": "git", "repo": "https://example.org/x", "version": "HEAD"})
+    result = main(capsys, apps=[built, missing, disabled, git], probe=True)
+    assert (result["changed"], result["missing"]) == (False, ["wiki"])
+
+
+def test_rollback_of_an_unknown_app_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    result = main(capsys, apps=[record(tmp_path)], rollback="wiki")
+    assert (result["failed"], result["msg"]) == (True, "no app named 'wiki' on this host")
+
+
+def built_releases(tmp_path: Path, *ids: str) -> Any:
+    home = tmp_path / "blog"
+    for rid in ids:
+        (home / "releases" / rid).mkdir(parents=True)
+        (home / "releases" / rid / "code-id").write_text("c\n")
+    save_history(str(home), list(ids))
+    (home / "current").symlink_to(f"releases/{ids[-1]}")
+    return {"home": str(home), "name": "blog"}
+
+
+def test_rollback_walks_back_through_the_history(tmp_path: Path, new_module: Callable[..., Any],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Units, "refresh", lambda self, names: None)
+    monkeypatch.setattr(Units, "main_pid", lambda self, name: None)
+    app = built_releases(tmp_path, "r1", "r2", "r3")
+    for expected in ("r2", "r1"):
+        deployer = app_deploy.Deployer(new_module())
+        deployer.rollback(app)
+        assert os.readlink(tmp_path / "blog" / "current") == f"releases/{expected}"
+        assert deployer.run.report["blog"] == {"release": expected, "switched": expected, "action": "chain-reloaded"}
+    app_deploy.Deployer(new_module()).rollback(app)
+    # the release rolled back from first is the oldest now
+    assert os.readlink(tmp_path / "blog" / "current") == "releases/r3"
+
+
+def test_rollback_without_an_older_release_fails(tmp_path: Path, new_module: Callable[..., Any]) -> None:
+    app = built_releases(tmp_path, "r1")
+    module = new_module()
+    with pytest.raises(SystemExit):
+        app_deploy.Deployer(module).rollback(app)
+    assert module.failed == {"msg": "blog: no previous release to roll back to (kept: ['r1'])"}
