@@ -10,7 +10,7 @@ DEMO_PORT ?= 8080
 APPS ?= examples/apps.yml
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: help setup docker images lint unit docs sanity package-test molecule test demo demo-down bench
+.PHONY: help setup docker images lint unit docs sanity package-test molecule compat test demo demo-down bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -58,7 +58,23 @@ sanity: $(STAMP) ## ansible-test sanity on a copy of the collection (Python 3.11
 package-test: $(STAMP) images ## build and install the collection, deploy the examples from the tarball into a container
 	tests/packaging/run.sh
 
-test: lint unit sanity package-test molecule ## everything CI runs
+# The oldest ansible-core that meta/runtime.yml claims (requires_ansible), in its own virtualenv
+# .venv-2.18 (scripts/setup-compat.sh, from requirements-2.18.txt): unit tests, sanity, and a
+# converge + idempotence of the default scenario on Debian 12 and 13 with it.
+COMPAT := 2.18
+COMPAT_VENV := .venv-$(COMPAT)
+
+compat: images ## unit tests, sanity, converge + idempotence with ansible-core 2.18, the oldest claimed
+	scripts/setup-compat.sh $(COMPAT)
+	$(COMPAT_VENV)/bin/pytest -q tests/unit
+	ANSIBLE_TEST=$(CURDIR)/$(COMPAT_VENV)/bin/ansible-test tests/sanity/run.sh
+	@mkdir -p tests/output
+	export PATH=$(CURDIR)/$(COMPAT_VENV)/bin:$$PATH; ansible --version | head -n 1; status=0; \
+	  { molecule converge -s default && molecule idempotence -s default; } 2>&1 | tee tests/output/molecule-compat.log \
+	    || status=1; \
+	  molecule destroy -s default >/dev/null 2>&1; exit $$status
+
+test: lint unit sanity package-test molecule compat ## everything CI runs
 
 demo: $(STAMP) ## deploy the example apps (or APPS=file.yml) into a local Debian 12 container
 	DEMO_PORT=$(DEMO_PORT) APPS=$(APPS) scripts/demo.sh

@@ -23,7 +23,8 @@ SOCKET_RE = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), 
 
 
 class Shell(Protocol):
-    def sh(self, script: str, check: bool = ..., timeout: float = ..., stdin: str | None = ...) -> Any: ...
+    def sh(self, script: str, check: bool = ..., timeout: float = ..., stdin: str | None = ...) -> Any:
+        ...
 
 
 @dataclass(frozen=True)

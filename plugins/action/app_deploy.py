@@ -20,6 +20,7 @@ from typing import Any, cast
 
 from ansible import constants as C
 from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.appmount.wsgi.plugins.module_utils import envfile
@@ -78,9 +79,20 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = True
     _VALID_ARGS = frozenset(("apps", "templates", "files", "keep_releases", "rollback"))
 
+    def read_text(self, path: str) -> str:
+        """A template's text (decrypted when vaulted)."""
+        if hasattr(self._loader, "get_text_file_contents"):  # ansible-core >= 2.19
+            return cast(str, self._loader.get_text_file_contents(path))
+        real = self._loader.get_real_file(path)  # older: what the template action of 2.18 does
+        try:
+            with open(real, "rb") as handle:
+                return cast(str, to_text(handle.read(), errors="surrogate_or_strict"))
+        finally:
+            self._loader.cleanup_tmp_file(real)
+
     def render(self, template: str, task_vars: dict[str, Any], item: App | None = None) -> str:
         path = self._find_needle("templates", template)
-        source = trust_as_template(self._loader.get_text_file_contents(path))
+        source = trust_as_template(self.read_text(path))
         variables = dict(task_vars, item=item)
         variables.setdefault("ansible_managed", C.config.get_config_value("DEFAULT_MANAGED_STR"))
         templar = self._templar.copy_with_new_env(available_variables=variables)

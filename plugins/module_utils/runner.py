@@ -13,9 +13,11 @@ class Module(Protocol):
 
     check_mode: bool
 
-    def fail_json(self, msg: str, **kwargs: Any) -> NoReturn: ...
+    def fail_json(self, msg: str, **kwargs: Any) -> NoReturn:
+        ...
 
-    def run_command(self, args: list[str], **kwargs: Any) -> tuple[int, str, str]: ...
+    def run_command(self, args: list[str], **kwargs: Any) -> tuple[int, str, str]:
+        ...
 
 
 class Diff(TypedDict):

@@ -136,9 +136,12 @@ class Units:
     def is_enabled(self, name: str) -> bool:
         return all(self._field(u, "UnitFileState") == "enabled" for u in (service(name), socket_unit(name)))
 
+    def is_failed(self, name: str) -> bool:
+        return self._field(service(name), "ActiveState") == "failed"
+
     def failure(self, name: str) -> str | None:
         """Why systemd gave up on the app (its unit is ``failed``: a start limit hit, say), or None."""
-        if self._field(service(name), "ActiveState") != "failed":
+        if not self.is_failed(name):
             return None
         return (f"{service(name)} failed ({self._field(service(name), 'Result')}); its last log lines:\n"
                 f"{self.journal(name)}")
@@ -155,6 +158,8 @@ class Units:
         if self.run.check:
             return
         legacy = legacy_master(name, None)
+        if self.is_failed(name):  # a deploy is a new start: systemd's start limit counts from here
+            self.run.command([SYSTEMCTL, "reset-failed", service(name), socket_unit(name)])
         self._systemctl(name, "enable", "--now", socket_unit(name), service(name))
         if legacy:
             self._retire_legacy(name, legacy)

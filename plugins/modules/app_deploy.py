@@ -189,8 +189,8 @@ class Deployer:
         host = self.files
         restart: set[str] = set()
         # systemd reads a changed unit file only after daemon-reload: also when an earlier run wrote it and failed
-        systemd_changed = any([host.write(e["path"], e["content"], int(e["mode"], 8), e["kind"]) for e in shared])
-        systemd_changed = systemd_changed or self.units.needs_daemon_reload()
+        written = [host.write(e["path"], e["content"], int(e["mode"], 8), e["kind"]) for e in shared]
+        systemd_changed = any(written) or self.units.needs_daemon_reload()
         for app in live:
             if app["name"] in skipped and os.path.islink(f"{app['home']}/current"):
                 continue  # its new settings failed their test: it keeps running with the ones it has

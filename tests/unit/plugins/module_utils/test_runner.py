@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.appmount.wsgi.plugins.module_utils.runner import Run
+
+try:
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core < 2.19 has no module_utils.testing: modules read basic._ANSIBLE_ARGS
+    from collections.abc import Iterator
+    from contextlib import contextmanager
+    from unittest import mock
+
+    from ansible.module_utils import basic
+
+    @contextmanager
+    def patch_module_args(args: dict[str, Any] | None = None) -> Iterator[None]:
+        """Expose ``args`` to the ``AnsibleModule`` instances created within this context."""
+        with mock.patch.object(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}).encode()):
+            yield
 
 
 def test_run_captures_text_and_takes_subprocess_options(new_run: Callable[..., Run]) -> None:

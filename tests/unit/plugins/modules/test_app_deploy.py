@@ -11,13 +11,28 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.appmount.wsgi.plugins.filter.apps import apps_normalize
 from ansible_collections.appmount.wsgi.plugins.module_utils import envfile
 from ansible_collections.appmount.wsgi.plugins.module_utils.releases import history, release_id, save_history
 from ansible_collections.appmount.wsgi.plugins.module_utils.systemd import Units
 from ansible_collections.appmount.wsgi.plugins.modules import app_deploy
+
+try:
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core < 2.19 has no module_utils.testing: modules read basic._ANSIBLE_ARGS
+    from collections.abc import Iterator
+    from contextlib import contextmanager
+    from unittest import mock
+
+    from ansible.module_utils import basic
+
+    @contextmanager
+    def patch_module_args(args: dict[str, Any] | None = None) -> Iterator[None]:
+        """Expose ``args`` to the ``AnsibleModule`` instances created within this context."""
+        with mock.patch.object(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}).encode()):
+            yield
+
 
 NO_USER = "_appmount-no-such-account"
 
