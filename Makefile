@@ -59,17 +59,17 @@ package-test: $(STAMP) images ## build and install the collection, deploy the ex
 	tests/packaging/run.sh
 
 # The oldest ansible-core that meta/runtime.yml claims (requires_ansible), in its own virtualenv
-# .venv-2.18 (scripts/setup-compat.sh, from requirements-2.18.txt): unit tests, sanity, and a
+# .venv-2.18 (scripts/setup.sh 2.18, from requirements-2.18.txt): unit tests, sanity, and a
 # converge + idempotence of the default scenario on Debian 12 and 13 with it.
 COMPAT := 2.18
 COMPAT_VENV := .venv-$(COMPAT)
 
 compat: images ## unit tests, sanity, converge + idempotence with ansible-core 2.18, the oldest claimed
-	scripts/setup-compat.sh $(COMPAT)
+	scripts/setup.sh $(COMPAT)
 	$(COMPAT_VENV)/bin/pytest -q tests/unit
 	ANSIBLE_TEST=$(CURDIR)/$(COMPAT_VENV)/bin/ansible-test tests/sanity/run.sh
 	@mkdir -p tests/output
-	export PATH=$(CURDIR)/$(COMPAT_VENV)/bin:$$PATH; ansible --version | head -n 1; status=0; \
+	export PATH=$(CURDIR)/$(COMPAT_VENV)/bin:$$PATH; ansible --version | sed -n 1p; status=0; \
 	  { molecule converge -s default && molecule idempotence -s default; } 2>&1 | tee tests/output/molecule-compat.log \
 	    || status=1; \
 	  molecule destroy -s default >/dev/null 2>&1; exit $$status

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -37,6 +39,26 @@ class FakeModule:
         self.commands.append(list(args))
         proc = subprocess.run(args, capture_output=True, text=True, check=False)
         return proc.returncode, proc.stdout, proc.stderr
+
+
+try:
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core < 2.19 has no module_utils.testing: modules read basic._ANSIBLE_ARGS
+    from unittest import mock
+
+    from ansible.module_utils import basic
+
+    @contextmanager
+    def patch_module_args(args: dict[str, Any] | None = None) -> Iterator[None]:
+        """Expose ``args`` to the ``AnsibleModule`` instances created within this context."""
+        with mock.patch.object(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}).encode()):
+            yield
+
+
+@pytest.fixture
+def module_args() -> Callable[..., AbstractContextManager[None]]:
+    """``with module_args({...}):`` AnsibleModule instances created inside read these arguments (2.18 and 2.19)."""
+    return patch_module_args
 
 
 class DirectRun:

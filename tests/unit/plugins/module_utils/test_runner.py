@@ -11,30 +11,15 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.appmount.wsgi.plugins.module_utils.runner import Run
 
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19 has no module_utils.testing: modules read basic._ANSIBLE_ARGS
-    from collections.abc import Iterator
-    from contextlib import contextmanager
-    from unittest import mock
-
-    from ansible.module_utils import basic
-
-    @contextmanager
-    def patch_module_args(args: dict[str, Any] | None = None) -> Iterator[None]:
-        """Expose ``args`` to the ``AnsibleModule`` instances created within this context."""
-        with mock.patch.object(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}).encode()):
-            yield
-
 
 def test_run_captures_text_and_takes_subprocess_options(new_run: Callable[..., Run]) -> None:
     proc = new_run().run(["sh", "-c", 'echo "$X" in "$PWD"; echo oops >&2; exit 3'], env={"X": "x"}, cwd="/")
     assert (proc.returncode, proc.stdout, proc.stderr) == (3, "x in /\n", "oops\n")
 
 
-def test_command_passes_arguments_as_they_are() -> None:
+def test_command_passes_arguments_as_they_are(module_args: Any) -> None:
     """Through the real AnsibleModule.run_command: no ``~`` or ``$VAR`` expansion (a git URL may hold either)."""
-    with patch_module_args({}):
+    with module_args({}):
         module = AnsibleModule(argument_spec={})
     proc = Run(module).command(["echo", "$HOME", "~/x"])
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "$HOME ~/x\n", "")
@@ -67,8 +52,8 @@ def test_note_reports_per_app_and_counts_as_a_change(new_run: Callable[..., Run]
     assert run.report == {"blog": {"built": "r1", "switched": "r1"}, "wiki": {"user_created": True}}
 
 
-def test_fail_exits_through_fail_json(capsys: pytest.CaptureFixture[str]) -> None:
-    with patch_module_args({}), pytest.raises(SystemExit):  # fail_json writes with the patched profile
+def test_fail_exits_through_fail_json(capsys: pytest.CaptureFixture[str], module_args: Any) -> None:
+    with module_args({}), pytest.raises(SystemExit):  # fail_json writes with the patched profile
         Run(AnsibleModule(argument_spec={})).fail("no previous release", changed=False)
     result = json.loads(capsys.readouterr().out)
     assert (result["failed"], result["msg"], result["changed"]) == (True, "no previous release", False)

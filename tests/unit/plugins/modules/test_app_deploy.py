@@ -18,22 +18,6 @@ from ansible_collections.appmount.wsgi.plugins.module_utils.releases import hist
 from ansible_collections.appmount.wsgi.plugins.module_utils.systemd import Units
 from ansible_collections.appmount.wsgi.plugins.modules import app_deploy
 
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19 has no module_utils.testing: modules read basic._ANSIBLE_ARGS
-    from collections.abc import Iterator
-    from contextlib import contextmanager
-    from unittest import mock
-
-    from ansible.module_utils import basic
-
-    @contextmanager
-    def patch_module_args(args: dict[str, Any] | None = None) -> Iterator[None]:
-        """Expose ``args`` to the ``AnsibleModule`` instances created within this context."""
-        with mock.patch.object(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}).encode()):
-            yield
-
-
 NO_USER = "_appmount-no-such-account"
 
 
@@ -65,19 +49,24 @@ def record(tmp_path: Path, state: str = "present", user: str = "root", **spec: A
     return app
 
 
-def main(capsys: pytest.CaptureFixture[str], check: bool = False, **args: Any) -> dict[str, Any]:
-    """app_deploy.main() with ``args``: its result."""
-    with patch_module_args(dict(args, control=False, _ansible_check_mode=check, _ansible_diff=True)), \
-            pytest.raises(SystemExit):
-        app_deploy.main()
-    result: dict[str, Any] = json.loads(capsys.readouterr().out)
-    return result
+@pytest.fixture
+def main(capsys: pytest.CaptureFixture[str], module_args: Any) -> Callable[..., dict[str, Any]]:
+    """``main(check=False, **args)``: app_deploy.main() with ``args``, its result."""
+
+    def run(check: bool = False, **args: Any) -> dict[str, Any]:
+        with module_args(dict(args, control=False, _ansible_check_mode=check, _ansible_diff=True)), \
+                pytest.raises(SystemExit):
+            app_deploy.main()
+        result: dict[str, Any] = json.loads(capsys.readouterr().out)
+        return result
+
+    return run
 
 
-def test_check_mode_reports_everything_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_mode_reports_everything_and_writes_nothing(tmp_path: Path, main: Callable[..., dict[str, Any]]) -> None:
     app = record(tmp_path, user="_blog")
     before = sorted(str(p) for p in tmp_path.rglob("*"))
-    result = main(capsys, check=True, apps=[app])
+    result = main(check=True, apps=[app])
     rid = release_id(app, "none")
     assert result["changed"] and result["nginx_changed"]
     assert result["apps"] == {"blog": {"group_created": True, "user_created": True, "built": rid, "switched": rid}}
@@ -87,12 +76,12 @@ def test_check_mode_reports_everything_and_writes_nothing(tmp_path: Path, capsys
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="files are written root-owned")
-def test_a_deploy_is_idempotent_and_an_absent_app_leaves_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+def test_a_deploy_is_idempotent_and_an_absent_app_leaves_nothing(tmp_path: Path, main: Callable[..., dict[str, Any]],
                                                                  no_systemd: Any) -> None:
     """A real build (a virtualenv, the import test of a standard library callable) as root."""
     app = record(tmp_path)
     rid = release_id(app, "none")
-    result = main(capsys, apps=[app])
+    result = main(apps=[app])
     assert result["changed"] and result["nginx_changed"] and "msg" not in result
     assert result["apps"] == {"blog": {"built": rid, "switched": rid, "release": rid}}
     home = Path(app["home"])
@@ -103,17 +92,17 @@ def test_a_deploy_is_idempotent_and_an_absent_app_leaves_nothing(tmp_path: Path,
     assert envfile.parse(Path(app["env_file"]).read_text()) == app["env"] == no_systemd.envs[-1]
     assert not os.path.exists(app["env_file"] + ".appmount-new")
 
-    again = main(capsys, apps=[app])
+    again = main(apps=[app])
     assert (again["changed"], again["nginx_changed"], again["apps"], again["diff"]) == (
         False, False, {"blog": {"release": rid}}, [])
 
-    gone = main(capsys, apps=[record(tmp_path, state="absent", user=NO_USER)])
+    gone = main(apps=[record(tmp_path, state="absent", user=NO_USER)])
     assert gone["changed"] and gone["nginx_changed"]
     for path in (app["home"], app["uwsgi_ini"], app["uwsgi_enabled"], app["nginx_conf"], app["nginx_enabled"]):
         assert not os.path.lexists(path), path
 
 
-def test_probe_names_the_apps_whose_release_is_missing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_probe_names_the_apps_whose_release_is_missing(tmp_path: Path, main: Callable[..., dict[str, Any]]) -> None:
     built = record(tmp_path, source={"path": "/ctl/blog"})
     built["code"]["id"] = "c1"
     rid = release_id(built, "c1")
@@ -122,12 +111,12 @@ def test_probe_names_the_apps_whose_release_is_missing(tmp_path: Path, capsys: p
     missing = dict(built, name="wiki", home=str(tmp_path / "srv" / "wiki"))
     disabled = dict(missing, name="off", state="disabled")
     git = dict(missing, name="git", code={"kind": "git", "repo": "https://example.org/x", "version": "HEAD"})
-    result = main(capsys, apps=[built, missing, disabled, git], probe=True)
+    result = main(apps=[built, missing, disabled, git], probe=True)
     assert (result["changed"], result["missing"]) == (False, ["wiki"])
 
 
-def test_rollback_of_an_unknown_app_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    result = main(capsys, apps=[record(tmp_path)], rollback="wiki")
+def test_rollback_of_an_unknown_app_fails(tmp_path: Path, main: Callable[..., dict[str, Any]]) -> None:
+    result = main(apps=[record(tmp_path)], rollback="wiki")
     assert (result["failed"], result["msg"]) == (True, "no app named 'wiki' on this host")
 
 
