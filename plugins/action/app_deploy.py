@@ -77,7 +77,7 @@ def archive(root: str, dest: str) -> None:
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = True
-    _VALID_ARGS = frozenset(("apps", "templates", "files", "keep_releases", "rollback"))
+    _VALID_ARGS = frozenset(("apps", "templates", "files", "keep_releases", "rollback", "nginx_apply"))
 
     def read_text(self, path: str) -> str:
         """A template's text (decrypted when vaulted)."""
@@ -126,7 +126,7 @@ class ActionModule(ActionBase):
         args = self._task.args
         # copies: prepare() and send_archives() add keys to each app and its code
         apps: list[App] = [cast(App, dict(app, code=dict(app["code"]))) for app in args.get("apps") or []]
-        common = {"keep_releases": args.get("keep_releases", 3)}
+        common = {"keep_releases": args.get("keep_releases", 3), "nginx_apply": args.get("nginx_apply")}
         try:
             if args.get("rollback"):
                 result.update(self._execute_module(

@@ -9,6 +9,7 @@ import grp
 import os
 import pwd
 import shutil
+import tempfile
 
 from ansible_collections.appmount.wsgi.plugins.module_utils.accounts import group_id
 from ansible_collections.appmount.wsgi.plugins.module_utils.runner import Run
@@ -118,20 +119,27 @@ class HostFiles:
                 os.unlink(path)
         return True
 
-    def test_nginx(self) -> None:
-        """``nginx -t``; when it fails, restore every nginx file and link of this run and fail the run."""
+    def test_nginx(self, apply: str | None) -> None:
+        """The nginx role's apply script (``apply``): ``nginx -t``; when nginx refuses the configuration, it puts
+        back every nginx file and link of this run, and the run fails with nginx's error."""
         if not shutil.which("nginx"):
             return
-        proc = self.run.command(["nginx", "-t"])
-        if proc.returncode == 0:
-            return
-        for entry, path, before in reversed(self.nginx_undo):
-            if os.path.lexists(path):
-                os.unlink(path)
-            if before is not None and entry == "file":
-                with open(path, "w", encoding="utf-8") as handle:
-                    handle.write(before)
-            elif before is not None:
-                os.symlink(before, path)
-        self.run.fail("nginx -t failed; the previous nginx files were restored and nginx keeps serving "
-                      "its current configuration:\n" + proc.stderr.strip(), changed=False)
+        if not apply:
+            self.run.fail("nginx files changed but no nginx_apply command was given (the nginx role's "
+                          "nginx_apply_command)")
+        with tempfile.TemporaryDirectory(prefix="appmount-nginx-") as saved:
+            argv = [apply]
+            for i, (entry, path, before) in enumerate(self.nginx_undo):
+                if before is None:
+                    spec = "-"
+                elif entry == "link":
+                    spec = f"link:{before}"
+                else:
+                    spec = os.path.join(saved, str(i))
+                    with open(spec, "w", encoding="utf-8") as handle:
+                        handle.write(before)
+                    os.chmod(spec, 0o644)
+                argv += ["--restore", path, spec]
+            proc = self.run.command(argv)
+        if proc.returncode != 0:
+            self.run.fail((proc.stderr or proc.stdout).strip(), changed=False)

@@ -183,13 +183,16 @@ class Units:
         legacy = legacy_master(name, self.main_pid(name))
         active = any(self._field(u, "ActiveState") not in ("", "inactive", "failed")
                      or self._field(u, "UnitFileState") == "enabled" for u in (service(name), socket_unit(name)))
-        if not (active or legacy):
+        failed = self.is_failed(name) or self._field(socket_unit(name), "ActiveState") == "failed"
+        if not (active or legacy or failed):
             return
         self.run.note(name, "action", "stopped")
         if self.run.check:
             return
         if active:
             self._systemctl(name, "disable", "--now", service(name), socket_unit(name))
+        if failed:  # systemd forgets the failure: a disabled app is not listed among the failed units
+            self.run.command([SYSTEMCTL, "reset-failed", service(name), socket_unit(name)])
         if legacy:
             self._kill(legacy)
 

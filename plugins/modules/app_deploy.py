@@ -20,7 +20,8 @@ description:
   - A change of the environment or of the unit's settings alone is import-tested the same way before the app is
     restarted with it.
   - Writes the rendered uWSGI, environment, systemd and nginx files and the enabled symlinks; when an nginx file
-    changed, runs C(nginx -t) and restores every nginx file of this run when it fails.
+    changed, runs I(nginx_apply), which tests the configuration and puts every nginx file of this run back when
+    nginx refuses it.
   - Starts (and enables) the units of present apps that are down and restarts those whose ini, environment or unit
     settings changed; stops and disables the units of disabled and absent apps (after removing their uWSGI symlinks,
     so that nothing starts them again) and removes every trace of absent apps.
@@ -52,6 +53,11 @@ options:
   rollback:
     description: Name of one app to switch back to its previous release (nothing else is done).
     type: str
+  nginx_apply:
+    description:
+      - The nginx role's script (its I(nginx_apply_command)) - C(nginx -t), the previous files put back when nginx
+        refuses them, C(--reload). Required when nginx files change and nginx is installed.
+    type: path
 notes:
   - Supports check mode and diff mode.
 """
@@ -79,7 +85,6 @@ missing:
 """
 
 import os
-import shutil
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
@@ -105,8 +110,9 @@ from ansible_collections.appmount.wsgi.plugins.module_utils.systemd import Units
 class Deployer:
     """The order of a run; what each step does is in module_utils."""
 
-    def __init__(self, module: Module) -> None:
+    def __init__(self, module: Module, nginx_apply: str | None = None) -> None:
         self.run = Run(module)
+        self.nginx_apply = nginx_apply  # the nginx role's script: nginx -t, restore on failure, reload
         self.files = HostFiles(self.run)
         self.units = Units(self.run)
         self.builder = Builder(self.run)
@@ -167,7 +173,7 @@ class Deployer:
             if app["state"] == "absent":
                 host.remove(app["nginx_conf"], "nginx")
         if host.nginx_changed and not self.run.check:
-            host.test_nginx()
+            host.test_nginx(self.nginx_apply)
 
     def retire(self, retired: list[App], control: bool) -> None:
         """Disabled and absent apps: unlinked first (nothing starts them again), then their units stopped."""
@@ -248,10 +254,11 @@ def main() -> None:
             "control": {"type": "bool", "default": True},
             "probe": {"type": "bool", "default": False},
             "rollback": {"type": "str"},
+            "nginx_apply": {"type": "path"},
         },
         supports_check_mode=True,
     )
-    deployer = Deployer(module)
+    deployer = Deployer(module, module.params["nginx_apply"])
     run = deployer.run
     apps: list[App] = module.params["apps"]
     if module.params["probe"]:
@@ -267,9 +274,9 @@ def main() -> None:
     if module._diff:
         result["diff"] = run.diffs
     if run.errors:
-        if deployer.files.nginx_changed and not module.check_mode and shutil.which("nginx"):
+        if deployer.files.nginx_changed and not module.check_mode and deployer.nginx_apply:
             # the play stops here and its handlers will not run: serve the routes of the apps that did deploy
-            run.command(["nginx", "-s", "reload"])
+            run.command([deployer.nginx_apply, "--reload"])
         module.fail_json(msg="\n\n".join(run.errors), **result)
     module.exit_json(**result)
 

@@ -107,10 +107,34 @@ def test_mkdir_for_an_account_to_be_created_is_a_change(new_run: Callable[..., R
     assert files.run.changed and not (tmp_path / "data").exists()
 
 
-def test_failed_nginx_test_restores_every_nginx_file(new_run: Callable[..., Run], tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    changed, linked, added, removed = (tmp_path / n for n in ("changed.conf", "linked.conf", "added.conf", "gone.conf"))
+APPLY = Path(__file__).resolve().parents[4] / "roles/nginx/templates/usr/local/sbin/appmount-nginx-apply.j2"
+
+
+@pytest.fixture
+def apply(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The nginx role's apply script, rendered, with stand-ins for ``nginx`` (``tmp_path/nginx-says`` holds what
+    ``nginx -t`` prints and whether it fails) and ``systemctl`` (it records its arguments) first on PATH."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "appmount-nginx-apply"
+    script.write_text(APPLY.read_text().replace("{{ ansible_managed | comment }}", "# rendered by the test"))
+    (bin_dir / "nginx").write_text(f"#!/bin/sh\ncat {tmp_path}/nginx-says >&2\n"
+                                   f"! grep -q emerg {tmp_path}/nginx-says\n")
+    (bin_dir / "systemctl").write_text(f"#!/bin/sh\necho \"$@\" >> {tmp_path}/systemctl-calls\n")
+    for tool in bin_dir.iterdir():
+        tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    (tmp_path / "nginx-says").write_text("nginx: the configuration file syntax is ok\n")
+    return script
+
+
+def test_a_refused_nginx_configuration_puts_every_file_of_the_run_back(new_run: Callable[..., Run], tmp_path: Path,
+                                                                      apply: Path) -> None:
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    changed, linked, added, removed = (etc / n for n in ("changed.conf", "linked.conf", "added.conf", "gone.conf"))
     changed.write_text("old\n")
+    changed.chmod(0o640)
     linked.symlink_to("a.conf")
     removed.write_text("kept\n")
     files = HostFiles(new_run())
@@ -118,25 +142,33 @@ def test_failed_nginx_test_restores_every_nginx_file(new_run: Callable[..., Run]
     files.link(str(linked), "b.conf", "nginx")
     files.write(str(added), "added\n", 0o644, "nginx")
     files.remove(str(removed), "nginx")
-    monkeypatch.setattr(hostfiles.shutil, "which", lambda name: f"/usr/sbin/{name}")
-    monkeypatch.setattr(files.run, "command",
-                        lambda argv: subprocess.CompletedProcess(argv, 1, "", "nginx: [emerg] unknown directive\n"))
+    (tmp_path / "nginx-says").write_text('nginx: [emerg] unknown directive "bogus"\n')
     with pytest.raises(SystemExit):
-        files.test_nginx()
-    assert files.run.module.failed == {
-        "msg": "nginx -t failed; the previous nginx files were restored and nginx keeps serving its current "
-               "configuration:\nnginx: [emerg] unknown directive", "changed": False}
+        files.test_nginx(str(apply))
+    failed = files.run.module.failed
+    assert failed is not None and failed["changed"] is False
+    assert failed["msg"].startswith("nginx -t refused the new configuration; the previous files are back")
+    assert failed["msg"].endswith('nginx: [emerg] unknown directive "bogus"')
     assert changed.read_text() == "old\n" and os.readlink(linked) == "a.conf" and removed.read_text() == "kept\n"
     assert not added.exists()
+    assert not (tmp_path / "systemctl-calls").exists()
 
 
-def test_nginx_test_passes_or_is_skipped_without_nginx(new_run: Callable[..., Run], tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_accepted_nginx_configuration_stays_and_reload_reloads(new_run: Callable[..., Run], tmp_path: Path,
+                                                                  apply: Path) -> None:
+    files = HostFiles(new_run())
+    files.write(str(tmp_path / "site.conf"), "x\n", 0o644, "nginx")
+    files.test_nginx(str(apply))
+    assert (tmp_path / "site.conf").read_text() == "x\n" and files.run.module.failed is None
+    assert not (tmp_path / "systemctl-calls").exists()  # the role's handler reloads, once per play
+    assert subprocess.run([str(apply), "--reload"], check=False).returncode == 0
+    assert (tmp_path / "systemctl-calls").read_text() == "reload-or-restart nginx.service\n"
+
+
+def test_without_nginx_there_is_nothing_to_test(new_run: Callable[..., Run], tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
     files = HostFiles(new_run())
     files.write(str(tmp_path / "site.conf"), "x\n", 0o644, "nginx")
     monkeypatch.setattr(hostfiles.shutil, "which", lambda name: None)
-    files.test_nginx()
-    monkeypatch.setattr(hostfiles.shutil, "which", lambda name: f"/usr/sbin/{name}")
-    monkeypatch.setattr(files.run, "command", lambda argv: subprocess.CompletedProcess(argv, 0, "", "ok"))
-    files.test_nginx()
-    assert (tmp_path / "site.conf").read_text() == "x\n"
+    files.test_nginx(None)
+    assert files.run.module.failed is None
