@@ -128,8 +128,8 @@ def apply(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return script
 
 
-def test_a_refused_nginx_configuration_puts_every_file_of_the_run_back(new_run: Callable[..., Run], tmp_path: Path,
-                                                                      apply: Path) -> None:
+def test_a_refused_nginx_configuration_puts_every_file_of_the_run_back(
+        new_run: Callable[..., Run], tmp_path: Path, apply: Path) -> None:
     etc = tmp_path / "etc"
     etc.mkdir()
     changed, linked, added, removed = (etc / n for n in ("changed.conf", "linked.conf", "added.conf", "gone.conf"))
@@ -154,8 +154,8 @@ def test_a_refused_nginx_configuration_puts_every_file_of_the_run_back(new_run: 
     assert not (tmp_path / "systemctl-calls").exists()
 
 
-def test_an_accepted_nginx_configuration_stays_and_reload_reloads(new_run: Callable[..., Run], tmp_path: Path,
-                                                                  apply: Path) -> None:
+def test_an_accepted_nginx_configuration_stays_and_reload_reloads(
+        new_run: Callable[..., Run], tmp_path: Path, apply: Path) -> None:
     files = HostFiles(new_run())
     files.write(str(tmp_path / "site.conf"), "x\n", 0o644, "nginx")
     files.test_nginx(str(apply))
