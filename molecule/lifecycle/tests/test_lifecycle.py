@@ -126,8 +126,9 @@ def measure(label: str, change: Any, watched: List[str]) -> Dict[str, Any]:
         start_load(n, ["/blog/about", "/tools/ping/"], clients=20, seconds=20)
     time.sleep(3)
     changed_at = {n: now(n) for n in NAMES}
-    # a change made host by host says when it reached each host
-    changed_at.update(change() or {})
+    event = change()
+    if isinstance(event, dict):  # a change made host by host says when it took effect on each
+        changed_at.update(event)
     results = {n: load_result(n) for n in NAMES}
     for n, result in results.items():
         result["other_masters_unchanged"] = masters(get_host(n), watched) == before[n]
