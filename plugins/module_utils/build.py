@@ -63,7 +63,7 @@ class Builder:
                     # nothing to serve yet, or the app keeps its release and its settings as they are
                     (refused if os.path.islink(f"{app['home']}/current") else unusable).add(name)
                     continue
-            elif not run.check and self.settings_changed(app) and has_release(app["home"], rid):
+            elif not run.check and self.settings_changed(app):  # the release exists: its settings changed
                 if not import_test(run, app, f"{app['home']}/releases/{rid}", settings._replace(release_is_new=False)):
                     refused.add(name)
                     continue
