@@ -31,7 +31,7 @@ lint: $(STAMP) ## yamllint, ansible-lint (production profile), ruff and mypy (st
 	yamllint --strict .
 	ansible-lint
 	ruff check plugins tests/unit
-	mypy --strict plugins/module_utils plugins/modules
+	mypy --strict plugins
 
 unit: $(STAMP) ## pytest unit tests of the plugins and the role metadata
 	pytest -q tests/unit

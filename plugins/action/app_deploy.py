@@ -30,7 +30,7 @@ try:  # ansible-core >= 2.19 only templates strings marked as trusted
     from ansible.template import trust_as_template
 except ImportError:  # pragma: no cover - older ansible-core
 
-    def trust_as_template(value: str) -> str:  # type: ignore[misc]
+    def trust_as_template(value: str) -> str:  # type: ignore[misc,unused-ignore]
         return value
 
 
@@ -77,7 +77,8 @@ def archive(root: str, dest: str) -> None:
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = True
-    _VALID_ARGS = frozenset(("apps", "templates", "files", "keep_releases", "rollback", "nginx_apply"))
+    _VALID_ARGS = frozenset(("apps", "templates", "files", "keep_releases", "rollback", "nginx_apply",
+                             "run_once_hooks"))
 
     def read_text(self, path: str) -> str:
         """A template's text (decrypted when vaulted)."""
@@ -126,7 +127,8 @@ class ActionModule(ActionBase):
         args = self._task.args
         # copies: prepare() and send_archives() add keys to each app and its code
         apps: list[App] = [cast(App, dict(app, code=dict(app["code"]))) for app in args.get("apps") or []]
-        common = {"keep_releases": args.get("keep_releases", 3), "nginx_apply": args.get("nginx_apply")}
+        common = {"keep_releases": args.get("keep_releases"), "nginx_apply": args.get("nginx_apply"),
+                  "run_once_hooks": args.get("run_once_hooks", True)}
         try:
             if args.get("rollback"):
                 result.update(self._execute_module(
@@ -137,7 +139,8 @@ class ActionModule(ActionBase):
                 raise AnsibleActionFail("templates needs 'uwsgi', 'unit' and 'nginx'")
             self.prepare(apps, templates, task_vars)
             files = [{"path": f["path"], "mode": f.get("mode", "0644"), "kind": f.get("kind", "nginx"),
-                      "content": self.render(f["template"], task_vars)} for f in args.get("files") or []]
+                      "content": self.render(f["template"], task_vars) if "template" in f
+                      else self.read_text(self._find_needle("files", f["src"]))} for f in args.get("files") or []]
             if any(app["code"]["kind"] == "path" for app in apps):
                 probe = self._execute_module(MODULE, module_args=dict(common, apps=apps, probe=True),
                                              task_vars=task_vars)

@@ -18,17 +18,12 @@ from typing import Any, Callable
 from ansible_collections.appmount.wsgi.plugins.module_utils import envfile
 from ansible_collections.appmount.wsgi.plugins.module_utils import limits as unit_limits
 from ansible_collections.appmount.wsgi.plugins.module_utils.app import App, Code
+from ansible_collections.appmount.wsgi.plugins.plugin_utils import appspec
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}\Z")
 SEGMENT_RE = re.compile(r"^[A-Za-z0-9_~.-]+\Z")
 IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 MODULE_RE = re.compile(rf"^{IDENT}(\.{IDENT})*:{IDENT}\Z")
-STATES = ("present", "disabled", "absent")
-APP_KEYS = frozenset(("name", "mount", "module", "source", "packages", "requirements", "env", "static", "processes",
-                      "threads", "request_log", "state", *unit_limits.KEYS))
-SOURCE_KEYS = frozenset(("path", "git", "version"))
-STATIC_KEYS = frozenset(("url", "path"))
-
 AppSpec = Mapping[str, Any]  # one item of appmount_apps, as the user wrote it
 
 
@@ -78,112 +73,101 @@ def _app_label(index: int, app: Any) -> str:
     return f"appmount_apps[{index}] ({name})" if isinstance(name, str) and name else f"appmount_apps[{index}]"
 
 
-def _unknown_keys(given: Mapping[str, Any], allowed: frozenset[str]) -> list[str]:
-    return sorted(str(k) for k in given if k not in allowed)
-
-
 def _check_app(app: AppSpec, base_dir: str, err: Callable[[str], None]) -> None:
-    for key in _unknown_keys(app, APP_KEYS):
-        err(f"unknown key '{key}'; allowed keys: {', '.join(sorted(APP_KEYS))}")
+    """The spec's checks (keys, types, choices), then what a spec cannot say; each only on a field of the right type."""
+    for problem in appspec.problems(app, appspec.app_options()):
+        err(problem)
 
     name = app.get("name")
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if isinstance(name, str) and not NAME_RE.match(name):
         err(f"name {name!r} is invalid; allowed: lower-case letters, digits and '-', starting with a letter, "
             "at most 31 characters")
 
-    if "mount" not in app:
-        err("mount is required; allowed: '/' or '/seg[/seg...]'")
-    else:
-        problem = mount_problem(app["mount"])
-        if problem:
-            err(f"mount {app['mount']!r} {problem}; allowed: '/' or '/seg[/seg...]' without a trailing slash")
+    mount = app.get("mount")
+    mount_issue = mount_problem(mount) if isinstance(mount, str) else None
+    if mount_issue:
+        err(f"mount {mount!r} {mount_issue}; allowed: '/' or '/seg[/seg...]' without a trailing slash")
 
     module = app.get("module")
-    if not isinstance(module, str) or not MODULE_RE.match(module):
+    if isinstance(module, str) and not MODULE_RE.match(module):
         err(f"module {module!r} is invalid; allowed: 'python.module:callable', "
             "e.g. 'app:app' or 'mysite.wsgi:application'")
 
-    state = app.get("state", "present")
-    if state not in STATES:
-        err(f"state {state!r} is invalid; allowed: {', '.join(STATES)}")
-
     for key in ("processes", "threads"):
-        value = app.get(key, 1)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        value = app.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value < 1:
             err(f"{key} {value!r} is invalid; allowed: an integer of at least 1")
 
-    if not isinstance(app.get("request_log", False), bool):
-        err(f"request_log {app['request_log']!r} is invalid; allowed: true or false")
+    packages = app.get("packages")
+    if isinstance(packages, list) and any(isinstance(p, str) and not p.strip() for p in packages):
+        err("packages must not contain empty requirement specifiers")
+
+    hooks = app.get("hooks")
+    for i, hook in enumerate(hooks if isinstance(hooks, list) else []):
+        if not isinstance(hook, Mapping):
+            continue
+        if isinstance(hook.get("argv"), list) and not hook["argv"]:
+            err(f"hooks[{i}].argv must name a command, e.g. ['python', 'manage.py', 'migrate', '--noinput']")
+        timeout = hook.get("timeout")
+        if isinstance(timeout, int) and not isinstance(timeout, bool) and timeout < 1:
+            err(f"hooks[{i}].timeout {timeout!r} is invalid; allowed: an integer of at least 1 (seconds)")
 
     for problem in unit_limits.problems(app):
         err(problem)
-    _check_source(app.get("source"), base_dir, err)
-    _check_lists(app, err)
+    if isinstance(app.get("env"), Mapping):
+        for problem in envfile.problems(app["env"]):
+            err(problem)
+    _check_source(app, base_dir, err)
+    _check_static(app, err)
 
 
-def _check_source(source: Any, base_dir: str, err: Callable[[str], None]) -> None:
-    if source is None:
-        return
+def _check_source(app: AppSpec, base_dir: str, err: Callable[[str], None]) -> None:
+    source = app.get("source")
+    if "requirements" in app and isinstance(app["requirements"], str):
+        problem = relative_path_problem(app["requirements"])
+        if problem:
+            err(f"requirements {app['requirements']!r} {problem}")
+        elif not source:
+            err("requirements needs a source: it is a file inside the app's code directory")
     if not isinstance(source, Mapping):
-        err("source must be a mapping with 'path', or 'git' and optionally 'version'")
         return
-    for key in _unknown_keys(source, SOURCE_KEYS):
-        err(f"source has unknown key '{key}'; allowed keys: {', '.join(sorted(SOURCE_KEYS))}")
     has_path, has_git = "path" in source, "git" in source
     if has_path == has_git:
         err("source needs exactly one of 'path' (a directory on the controller) or 'git' (a repository URL)")
-    if has_path:
-        path = source["path"]
-        if not isinstance(path, str) or not path:
-            err("source.path must be a non-empty string")
+    path = source.get("path")
+    if isinstance(path, str):
+        if not path:
+            err("source.path must not be empty")
         elif not os.path.isdir(resolve_source(path, base_dir)):
             err(f"source.path {path!r} is not a directory on the controller "
                 f"(looked at {resolve_source(path, base_dir)})")
-    if has_git and (not isinstance(source["git"], str) or not source["git"]):
+    if has_git and source["git"] == "":
         err("source.git must be a repository URL")
     if "version" in source and not has_git:
         err("source.version is only allowed with source.git")
 
 
-def _check_lists(app: AppSpec, err: Callable[[str], None]) -> None:
-    packages = app.get("packages", [])
-    if not isinstance(packages, list) or not all(isinstance(p, str) and p.strip() for p in packages):
-        err("packages must be a list of pip requirement specifiers, e.g. ['flask>=3']")
-
-    if "requirements" in app:
-        problem = relative_path_problem(app["requirements"])
-        if problem:
-            err(f"requirements {app['requirements']!r} {problem}")
-        elif not app.get("source"):
-            err("requirements needs a source: it is a file inside the app's code directory")
-
-    for problem in envfile.problems(app.get("env", {})):
-        err(problem)
-
-    static = app.get("static", [])
+def _check_static(app: AppSpec, err: Callable[[str], None]) -> None:
+    static = app.get("static")
     if not isinstance(static, list):
-        err("static must be a list of {url, path}")
         return
     for i, entry in enumerate(static):
         if not isinstance(entry, Mapping):
-            err(f"static[{i}] must be a mapping with 'url' and 'path'")
             continue
-        for key in _unknown_keys(entry, STATIC_KEYS):
-            err(f"static[{i}] has unknown key '{key}'; allowed keys: path, url")
-        url_problem = mount_problem(entry.get("url"))
-        if url_problem or entry.get("url") == "/":
-            err(f"static[{i}].url {entry.get('url')!r} is invalid; "
-                "allowed: '/seg[/seg...]' relative to the app's mount")
-        path_problem = relative_path_problem(entry.get("path"))
+        url, path = entry.get("url"), entry.get("path")
+        if isinstance(url, str) and (mount_problem(url) or url == "/"):
+            err(f"static[{i}].url {url!r} is invalid; allowed: '/seg[/seg...]' relative to the app's mount")
+        path_problem = relative_path_problem(path) if isinstance(path, str) else None
         if path_problem:
-            err(f"static[{i}].path {entry.get('path')!r} {path_problem}")
-        if not app.get("source"):
-            err(f"static[{i}] needs a source: static files are served from the app's code directory")
+            err(f"static[{i}].path {path!r} {path_problem}")
+        if entry.get("root", "code") == "code" and not app.get("source"):
+            err(f"static[{i}] needs a source: static files are served from the app's code directory "
+                "(or use root: release, the directory that hooks write)")
 
 
 def _is_live(app: Any) -> bool:
     """Absent apps are being removed: they cannot conflict with the others."""
-    return isinstance(app, Mapping) and app.get("state", "present") != "absent"
+    return isinstance(app, Mapping) and app.get("state", appspec.app_defaults()["state"]) != "absent"
 
 
 def _check_conflicts(apps: Sequence[Any], errors: list[str]) -> None:
@@ -217,6 +201,11 @@ def _check_conflicts(apps: Sequence[Any], errors: list[str]) -> None:
                               f"'{other.get('name')}'; choose another url")
 
 
+def _collector(errors: list[str], label: str) -> Callable[[str], None]:
+    """A function that adds a message to ``errors``, prefixed with the app's label."""
+    return lambda msg: errors.append(f"{label}: {msg}")
+
+
 def apps_errors(apps: Any, base_dir: str = ".") -> list[str]:
     """Every problem in ``appmount_apps``, each naming the app and the field."""
     if apps is None:
@@ -228,20 +217,21 @@ def apps_errors(apps: Any, base_dir: str = ".") -> list[str]:
         if not isinstance(app, Mapping):
             errors.append(f"appmount_apps[{i}] must be a mapping with at least name, mount and module")
             continue
-        _check_app(app, base_dir, lambda msg, i=i, app=app: errors.append(f"{_app_label(i, app)}: {msg}"))
+        _check_app(app, base_dir, _collector(errors, _app_label(i, app)))
     _check_conflicts(apps, errors)
     return errors
 
 
-def apps_normalize(apps: Sequence[AppSpec], root: str, base_dir: str = ".", listen: int = 1024, processes: int = 2,
-                   nginx_dir: str = "/etc/nginx/appmount", threads: int = 4, request_log: bool = False,
-                   limits: Mapping[str, Any] | None = None) -> list[App]:
+def apps_normalize(apps: Sequence[AppSpec], root: str, base_dir: str, nginx_dir: str, socket_dir: str,
+                   defaults: Mapping[str, Any]) -> list[App]:
     """The records used by the role's tasks and templates, one per app (see ``module_utils.app.App``).
 
-    ``limits`` holds the role's defaults of ``memory_max``, ``cpu_quota`` and ``tasks_max``."""
-    defaults = {"memory_max": "infinity", "cpu_quota": "", "tasks_max": "infinity", **(limits or {})}
+    An app's key falls back to the spec's default (``state``, ``packages``, ...), then to ``defaults``: the role's
+    ``apps_default_*`` values by key name (``processes``, ``threads``, ``request_log``, ``memory_max``,
+    ``cpu_quota``, ``tasks_max``) and ``listen`` (every app's socket backlog)."""
     result: list[App] = []
-    for app in apps or []:
+    for given in apps or []:
+        app = appspec.with_defaults({**defaults, **given})
         name, mount = app["name"], app["mount"]
         home = f"{root}/{name}"
         source = dict(app.get("source") or {})
@@ -253,33 +243,42 @@ def apps_normalize(apps: Sequence[AppSpec], root: str, base_dir: str = ".", list
         else:
             code = {"kind": "none"}
         code_dir = f"{home}/current/code"
-        env = {"APPMOUNT_APP": name, "APPMOUNT_MOUNT": mount, "APPMOUNT_DATA_DIR": f"{home}/data"}
-        env.update({str(k): _env_value(v) for k, v in (app.get("env") or {}).items()})
+        static_dir = f"{home}/current/static"
+        env = {str(k): _env_value(v) for k, v in app["env"].items()}
+        # the collection's own variables win over the app's; the cookie wrapper reads APPMOUNT_CALLABLE
+        env.update({"APPMOUNT_APP": name, "APPMOUNT_MOUNT": mount, "APPMOUNT_DATA_DIR": f"{home}/data",
+                    "APPMOUNT_STATIC_DIR": static_dir, "APPMOUNT_CALLABLE": app["module"]})
         uwsgi_ini, env_file = f"/etc/uwsgi/apps-available/{name}.ini", f"/etc/uwsgi/apps-available/{name}.env"
         nginx_conf = f"{nginx_dir}/locations-available/{name}.conf"
         dropin = f"/etc/systemd/system/appmount-app@{name}.service.d/appmount.conf"
         # the socket's directory (systemd's) and, from earlier versions, Debian's per-app log
-        run_dir, log = f"/run/uwsgi/app/{name}", f"/var/log/uwsgi/app/{name}.log"
+        run_dir, log = f"{socket_dir}/{name}", f"/var/log/uwsgi/app/{name}.log"
         result.append({
-            "name": name, "mount": mount, "module": app["module"], "state": app.get("state", "present"),
+            "name": name, "mount": mount, "module": app["module"], "state": app["state"],
             "user": f"_{name}", "home": home,
             "code": code, "code_dir": code_dir, "data_dir": f"{home}/data", "venv": f"{home}/current/venv",
             "fifo": f"/run/appmount/{name}/fifo", "env_file": env_file, "unit_dropin": dropin,
-            **{key: str(app.get(key, defaults[key])) for key in unit_limits.KEYS},
-            "packages": list(app.get("packages") or []),
+            "memory_max": str(app["memory_max"]), "cpu_quota": str(app["cpu_quota"]),
+            "tasks_max": str(app["tasks_max"]),
+            "packages": list(app["packages"]),
             "requirements": app.get("requirements"),
             "env": env,
-            "processes": app.get("processes", processes), "threads": app.get("threads", threads),
-            "request_log": app.get("request_log", request_log),
-            "listen": listen,
+            "processes": app["processes"], "threads": app["threads"], "request_log": app["request_log"],
+            "listen": app["listen"],
             "socket": f"{run_dir}/socket",
             "uwsgi_ini": uwsgi_ini, "uwsgi_enabled": f"/etc/uwsgi/apps-enabled/{name}.ini",
             "nginx_conf": nginx_conf, "nginx_enabled": f"{nginx_dir}/locations-enabled/{name}.conf",
             # what an absent app leaves behind on the host once its nginx location is gone
             "purge": [uwsgi_ini, env_file, os.path.dirname(dropin), home, run_dir, log],
             "location": "/" if mount == "/" else mount + "/",
-            "static": [{"url": join_url(mount, s["url"]) + "/", "dir": f"{code_dir}/{s['path'].strip('/')}/"}
-                       for s in app.get("static") or []],
+            "static": [{"url": join_url(mount, s["url"]) + "/",
+                        "dir": os.path.normpath(f"{code_dir if s['root'] == 'code' else static_dir}/{s['path']}") + "/"}
+                       for s in app["static"]],
+            "static_dir": static_dir,
+            "hooks": [{"argv": [str(a) for a in h["argv"]], "timeout": h["timeout"], "once": h["once"]}
+                      for h in app["hooks"]],
+            "scope_cookies": app["scope_cookies"] and mount != "/",
+            "prefix_check": app["prefix_check"],
         })
     return result
 

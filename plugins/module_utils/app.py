@@ -50,7 +50,15 @@ class HostLink(TypedDict):
 
 class Static(TypedDict):
     url: str  # full URL, with the mount and a trailing slash
-    dir: str  # directory in the current release's code, with a trailing slash
+    dir: str  # directory in the current release (its code or its static_dir), with a trailing slash
+
+
+class Hook(TypedDict):
+    """A command run in a new release after its import test and before the switch."""
+
+    argv: list[str]
+    timeout: int  # seconds
+    once: bool  # run on one host only of a deploy across hosts
 
 
 class _AppRecord(TypedDict):
@@ -85,6 +93,10 @@ class _AppRecord(TypedDict):
     purge: list[str]  # what an absent app leaves behind once its nginx location is gone
     location: str
     static: list[Static]
+    static_dir: str  # HOME/current/static: the served release's directory that hooks write
+    hooks: list[Hook]
+    scope_cookies: bool  # the cookie wrapper runs in front of the app
+    prefix_check: bool  # the health gate checks that the app's answer stays under its mount
 
 
 class App(_AppRecord, total=False):

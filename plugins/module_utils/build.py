@@ -30,8 +30,9 @@ def content_of(app: App, kind: str) -> str:
 class Builder:
     """Builds and tests; a new environment waits in a staged file until the app is restarted with it."""
 
-    def __init__(self, run: Run) -> None:
+    def __init__(self, run: Run, run_once_hooks: bool = True) -> None:
         self.run = run
+        self.run_once_hooks = run_once_hooks
         self.staged: dict[str, str] = {}  # app name -> its new environment file, tested before it is put in place
 
     def clean(self) -> None:
@@ -79,7 +80,7 @@ class Builder:
             fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(env)
-        return Settings(content_of(app, "systemd"), env_file)
+        return Settings(content_of(app, "systemd"), env_file, run_once_hooks=self.run_once_hooks)
 
     def settings_changed(self, app: App) -> bool:
         return app["name"] in self.staged or self.differs(app["unit_dropin"], content_of(app, "systemd"))

@@ -13,6 +13,7 @@ import tarfile
 from typing import NamedTuple
 
 from ansible_collections.appmount.wsgi.plugins.module_utils.app import App
+from ansible_collections.appmount.wsgi.plugins.module_utils.hooks import run_hooks, static_dir
 from ansible_collections.appmount.wsgi.plugins.module_utils.hostfiles import HostFiles
 from ansible_collections.appmount.wsgi.plugins.module_utils.runner import Run
 from ansible_collections.appmount.wsgi.plugins.module_utils.systemd import sandboxed
@@ -26,6 +27,7 @@ class Settings(NamedTuple):
     dropin: str
     env_file: str
     release_is_new: bool = True
+    run_once_hooks: bool = True  # whether the hooks marked ``once`` run on this host
 
 
 IMPORT_TEST = (
@@ -38,8 +40,12 @@ IMPORT_TEST = (
 
 
 def release_id(app: App, cid: str) -> str:
-    """Code, packages and the callable: a change of any of them is a new, import-tested release."""
-    return hashlib.sha256(json.dumps([cid, app["packages"], app["module"]]).encode()).hexdigest()[:12]
+    """Code, packages, the callable and the hooks: a change of any of them is a new, import-tested release
+    (without hooks, the ids of releases built before hooks existed)."""
+    key: list[object] = [cid, app["packages"], app["module"]]
+    if app["hooks"]:
+        key.append(app["hooks"])
+    return hashlib.sha256(json.dumps(key).encode()).hexdigest()[:12]
 
 
 def code_id(run: Run, app: App) -> str | None:
@@ -80,7 +86,7 @@ def import_test(run: Run, app: App, release: str, settings: Settings) -> bool:
 
 
 def build_release(run: Run, app: App, rid: str, cid: str, settings: Settings) -> bool:
-    """Build releases/<rid> (code + venv) and import-test it; False when the import fails.
+    """Build releases/<rid> (code + venv), import-test it and run its hooks; False when one of them fails.
 
     The release counts as built only once its ``code-id`` marker exists, written last.
     """
@@ -89,6 +95,7 @@ def build_release(run: Run, app: App, rid: str, cid: str, settings: Settings) ->
     if os.path.lexists(final):
         shutil.rmtree(final)
     os.makedirs(f"{final}/code", 0o755)
+    os.makedirs(static_dir(final), 0o755)
     code = app["code"]
     if code["kind"] == "path":
         with tarfile.open(code["archive"]) as archive:
@@ -119,7 +126,9 @@ def build_release(run: Run, app: App, rid: str, cid: str, settings: Settings) ->
             run.errors.append(f"{name}: pip could not build the new release ({' '.join(argv[1:])}); it is not "
                               f"switched to (the current release, if any, keeps serving).\n{proc.stderr.strip()}")
             return False
-    if not import_test(run, app, final, settings):
+    usable = import_test(run, app, final, settings) and run_hooks(run, app, final, settings.dropin,
+                                                                  settings.run_once_hooks)
+    if not usable:
         shutil.rmtree(final)
         return False
     with open(f"{final}/code-id", "w", encoding="utf-8") as handle:

@@ -20,7 +20,7 @@ from ansible_collections.appmount.wsgi.plugins.module_utils.app import App
 from ansible_collections.appmount.wsgi.plugins.module_utils.runner import Run
 
 SYSTEMCTL = "systemctl"
-LEGACY_PID = "/run/uwsgi/app/{name}/pid"  # the pid file of an instance Debian's init script started
+LEGACY_PID = "pid"  # beside the socket: the pid file of an instance Debian's init script started
 DRAIN_S = 30.0  # how long a handed-over instance may take to finish the requests it holds
 JOURNAL_LINES = 15
 
@@ -49,11 +49,12 @@ def properties(dropin: str) -> list[str]:
 
 
 def sandboxed(run: Run, app: App, dropin: str, argv: list[str], cwd: str, env_file: str,
-              timeout: int) -> subprocess.CompletedProcess[str]:
+              timeout: int, writable: list[str] | None = None) -> subprocess.CompletedProcess[str]:
     """``argv`` as the app's user with the environment, sandbox and limits of the app's unit.
 
     ``dropin`` is the app's (new) drop-in; ``env_file`` replaces its ``EnvironmentFile=`` (a new environment is
-    tested before it is put in place). A transient unit, waited for, its output piped back.
+    tested before it is put in place); ``writable`` are more paths the command may write. A transient unit, waited
+    for, its output piped back.
     """
     props = [p for p in properties(dropin) if not p.startswith("EnvironmentFile=")]
     cmd = [
@@ -62,7 +63,7 @@ def sandboxed(run: Run, app: App, dropin: str, argv: list[str], cwd: str, env_fi
         "-p", f"User={app['user']}", "-p", f"Group={app['user']}", "-p", f"EnvironmentFile={env_file}",
         "-p", f"RuntimeMaxSec={timeout}", f"--working-directory={cwd}",
     ]
-    for prop in props:
+    for prop in props + [f"ReadWritePaths={path}" for path in writable or []]:
         cmd += ["-p", prop]
     return run.run([*cmd, "--", *argv], stdin=subprocess.DEVNULL, timeout=timeout + 30)
 
@@ -81,10 +82,10 @@ def workers(master: int) -> set[int]:
     return children
 
 
-def legacy_master(name: str, unit_pid: int | None) -> int | None:
-    """The master of an instance Debian's init script started for this app (earlier versions), if one runs."""
+def legacy_master(socket: str, unit_pid: int | None) -> int | None:
+    """The master of an instance Debian's init script started on this socket (earlier versions), if one runs."""
     try:
-        with open(LEGACY_PID.format(name=name), encoding="utf-8") as handle:
+        with open(os.path.join(os.path.dirname(socket), LEGACY_PID), encoding="utf-8") as handle:
             pid = int(handle.read().strip())
         with open(f"/proc/{pid}/comm", encoding="utf-8") as handle:
             comm = handle.read().strip()
@@ -100,14 +101,17 @@ class Units:
         self.run = run
         self.reloading: list[tuple[App, int, set[int]]] = []  # (app, master, its workers before the reload)
         self.state: dict[str, dict[str, str]] = {}
+        self.sockets: dict[str, str] = {}  # app name -> its socket path
 
     # -- what systemd knows ---------------------------------------------------------------
     def daemon_reload(self) -> None:
         if not self.run.check:
             self.run.checked([SYSTEMCTL, "daemon-reload"])
 
-    def refresh(self, names: list[str]) -> None:
+    def refresh(self, apps: list[App]) -> None:
         """Read the state of every app's service and socket in one ``systemctl show``."""
+        self.sockets.update({app["name"]: app["socket"] for app in apps})
+        names = [app["name"] for app in apps]
         if not names:
             return
         units = [u for n in names for u in (service(n), socket_unit(n))]
@@ -157,7 +161,7 @@ class Units:
         self.run.note(name, "action", "started")
         if self.run.check:
             return
-        legacy = legacy_master(name, None)
+        legacy = legacy_master(self.sockets[name], None)
         if self.is_failed(name):  # a deploy is a new start: systemd's start limit counts from here
             self.run.command([SYSTEMCTL, "reset-failed", service(name), socket_unit(name)])
         self._systemctl(name, "enable", "--now", socket_unit(name), service(name))
@@ -180,7 +184,7 @@ class Units:
 
     def stop(self, name: str) -> None:
         """Stop and disable the service and its socket (the app is unlinked first, so nothing starts it)."""
-        legacy = legacy_master(name, self.main_pid(name))
+        legacy = legacy_master(self.sockets[name], self.main_pid(name))
         active = any(self._field(u, "ActiveState") not in ("", "inactive", "failed")
                      or self._field(u, "UnitFileState") == "enabled" for u in (service(name), socket_unit(name)))
         failed = self.is_failed(name) or self._field(socket_unit(name), "ActiveState") == "failed"
@@ -231,14 +235,14 @@ class Units:
     def _retire_legacy(self, name: str, master: int) -> None:
         """The unit's socket now owns the path, so the old instance gets no new connection: once it has answered
         the ones it holds, it goes."""
-        path = f"/run/uwsgi/app/{name}/socket"
+        path = self.sockets[name]
         pids = {master} | workers(master)
         deadline = time.monotonic() + DRAIN_S
         while time.monotonic() < deadline and self._holds_connections(pids, path):
             time.sleep(0.1)
         self._kill(master)
         try:
-            os.unlink(LEGACY_PID.format(name=name))
+            os.unlink(os.path.join(os.path.dirname(path), LEGACY_PID))
         except OSError:
             pass
         self.run.note(name, "handed_over", master)

@@ -39,13 +39,9 @@ options:
     elements: dict
     default: []
   keep_releases:
-    description: Releases kept per app, the current one included.
+    description: Releases kept per app, the current one included (the role's I(apps_keep_releases)).
     type: int
-    default: 3
-  control:
-    description: Start, stop, restart and reload the apps' units (off in unit tests, which have no systemd).
-    type: bool
-    default: true
+    required: true
   probe:
     description: Only report which apps lack the release for their C(code.id) (used by the action plugin).
     type: bool
@@ -53,6 +49,12 @@ options:
   rollback:
     description: Name of one app to switch back to its previous release (nothing else is done).
     type: str
+  run_once_hooks:
+    description:
+      - Whether this host runs the apps' hooks marked C(once) (in a deploy across hosts, one host only does); when
+        false they are skipped and each app's report says which (C(hooks_skipped_once)).
+    type: bool
+    default: true
   nginx_apply:
     description:
       - The nginx role's script (its I(nginx_apply_command)) - C(nginx -t), the previous files put back when nginx
@@ -110,12 +112,12 @@ from ansible_collections.appmount.wsgi.plugins.module_utils.systemd import Units
 class Deployer:
     """The order of a run; what each step does is in module_utils."""
 
-    def __init__(self, module: Module, nginx_apply: str | None = None) -> None:
+    def __init__(self, module: Module, nginx_apply: str | None = None, run_once_hooks: bool = True) -> None:
         self.run = Run(module)
         self.nginx_apply = nginx_apply  # the nginx role's script: nginx -t, restore on failure, reload
         self.files = HostFiles(self.run)
         self.units = Units(self.run)
-        self.builder = Builder(self.run)
+        self.builder = Builder(self.run, run_once_hooks)
 
     def probe(self, apps: list[App]) -> list[str]:
         """Names of the present apps with code from the controller whose release does not exist yet."""
@@ -127,7 +129,7 @@ class Deployer:
                     missing.append(app["name"])
         return missing
 
-    def apply(self, apps: list[App], files: list[HostFile], keep: int, control: bool) -> None:
+    def apply(self, apps: list[App], files: list[HostFile], keep: int) -> None:
         run, host = self.run, self.files
         live = [a for a in apps if a["state"] != "absent"]
         present = [a for a in apps if a["state"] == "present"]
@@ -146,10 +148,10 @@ class Deployer:
                     host.write(entry["path"], entry["content"], int(entry["mode"], 8), "nginx")
             self.route(apps, unusable)
             # 3. retire disabled and absent apps, 4. bring the others up (with the unit templates)
-            self.units.refresh([a["name"] for a in apps])
-            self.retire(retired, control)
+            self.units.refresh(apps)
+            self.retire(retired)
             shared = [e for e in files if e["kind"] != "nginx"]
-            self.bring_up(live, ready, unusable | refused, control, shared)
+            self.bring_up(live, ready, unusable | refused, shared)
         finally:
             self.builder.clean()
         self.units.wait_for_chain_reloads()
@@ -175,28 +177,26 @@ class Deployer:
         if host.nginx_changed and not self.run.check:
             host.test_nginx(self.nginx_apply)
 
-    def retire(self, retired: list[App], control: bool) -> None:
+    def retire(self, retired: list[App]) -> None:
         """Disabled and absent apps: unlinked first (nothing starts them again), then their units stopped."""
         purged = False
         for app in retired:
             self.files.remove(app["uwsgi_enabled"])
-            if control:
-                self.units.stop(app["name"])
+            self.units.stop(app["name"])
             if app["state"] == "absent":
                 for path in app["purge"]:
                     purged = self.files.remove(path) or purged
                 drop_account(self.run, app)
-        if purged and control:
+        if purged:
             self.units.daemon_reload()
 
-    def bring_up(self, live: list[App], ready: dict[str, str], skipped: set[str], control: bool,
-                 shared: list[HostFile]) -> None:
+    def bring_up(self, live: list[App], ready: dict[str, str], skipped: set[str], shared: list[HostFile]) -> None:
         """Files, release switches, then start / restart / chain reload of the apps that changed."""
         host = self.files
         restart: set[str] = set()
         # systemd reads a changed unit file only after daemon-reload: also when an earlier run wrote it and failed
-        written = [host.write(e["path"], e["content"], int(e["mode"], 8), e["kind"]) for e in shared]
-        systemd_changed = any(written) or self.units.needs_daemon_reload()
+        written = {e["kind"] for e in shared if host.write(e["path"], e["content"], int(e["mode"], 8), e["kind"])}
+        systemd_changed = "systemd" in written or self.units.needs_daemon_reload()
         for app in live:
             if app["name"] in skipped and os.path.islink(f"{app['home']}/current"):
                 continue  # its new settings failed their test: it keeps running with the ones it has
@@ -205,7 +205,7 @@ class Deployer:
                               entry.get("group", "root")):
                     restart.add(app["name"])
                     systemd_changed = systemd_changed or entry["kind"] == "systemd"
-        if systemd_changed and control:
+        if systemd_changed:
             self.units.daemon_reload()
         for app in live:
             name = app["name"]
@@ -218,14 +218,12 @@ class Deployer:
             release = current_release(app["home"])
             if release:
                 self.run.report.setdefault(name, {})["release"] = release
-            if not control:
-                continue
             if not self.units.is_running(name):
                 self.units.start(name)
                 continue
             if name in restart:
                 self.units.restart(name)
-            elif switched:
+            elif switched or ("python" in written and app["scope_cookies"]):  # new code, or a new cookie wrapper
                 self.units.chain_reload(app)
             self.units.enable(name)
 
@@ -240,7 +238,7 @@ class Deployer:
         if switch(self.files, app, target) and not run.check:
             if current:  # the release rolled back from becomes the oldest: the next rollback goes further back
                 demote(home, current)
-            self.units.refresh([app["name"]])
+            self.units.refresh([app])
             self.units.chain_reload(app)
             self.units.wait_for_chain_reloads()
 
@@ -250,15 +248,15 @@ def main() -> None:
         argument_spec={
             "apps": {"type": "list", "elements": "dict", "required": True},
             "files": {"type": "list", "elements": "dict", "default": []},
-            "keep_releases": {"type": "int", "default": 3},
-            "control": {"type": "bool", "default": True},
+            "keep_releases": {"type": "int", "required": True},
             "probe": {"type": "bool", "default": False},
             "rollback": {"type": "str"},
             "nginx_apply": {"type": "path"},
+            "run_once_hooks": {"type": "bool", "default": True},
         },
         supports_check_mode=True,
     )
-    deployer = Deployer(module, module.params["nginx_apply"])
+    deployer = Deployer(module, module.params["nginx_apply"], module.params["run_once_hooks"])
     run = deployer.run
     apps: list[App] = module.params["apps"]
     if module.params["probe"]:
@@ -269,7 +267,7 @@ def main() -> None:
             module.fail_json(msg=f"no app named {module.params['rollback']!r} on this host")
         deployer.rollback(target[0])
     else:
-        deployer.apply(apps, module.params["files"], module.params["keep_releases"], module.params["control"])
+        deployer.apply(apps, module.params["files"], module.params["keep_releases"])
     result: dict[str, Any] = {"changed": run.changed, "apps": run.report, "nginx_changed": deployer.files.nginx_changed}
     if module._diff:
         result["diff"] = run.diffs

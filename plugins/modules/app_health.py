@@ -12,9 +12,11 @@ version_added: 0.1.0
 author: appmount.wsgi maintainers (@appmount)
 description:
   - Requests C(BASE_URL + path) of every app from the host itself, without following redirects, in one module run.
-  - A deploy gate - fails when an app marked C(required) still answers 500 or more (or nothing) after I(retries)
+  - A deploy gate - fails when a present app still answers 500 or more (or nothing) after I(retries)
     attempts one second apart, or at once when systemd gave up on its unit (C(failed), for example after its start
     limit), with the unit's last log lines.
+  - It also fails when a present app's answer leaks out of its prefix - a C(Location) header, or the C(Path) of a
+    C(Set-Cookie) header, outside the app's mount - unless the app's C(prefix_check) is false.
 options:
   base_url:
     description: Scheme, host and port of nginx as seen from the host, e.g. C(http://127.0.0.1:80).
@@ -48,10 +50,15 @@ status:
   description: HTTP status per app name (0 when nothing answered).
   type: dict
   returned: always
+leaks:
+  description: Per app name, what of its answer points outside its mount (C(Location ...), C(Set-Cookie ... Path=...)).
+  type: dict
+  returned: always
 """
 
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from ansible.module_utils.basic import AnsibleModule
@@ -66,14 +73,37 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def status_of(opener: urllib.request.OpenerDirector, url: str) -> int:
+Answer = tuple[int, list[tuple[str, str]]]  # status (0: no answer) and headers
+
+
+def answer_of(opener: urllib.request.OpenerDirector, url: str) -> Answer:
     try:
         with opener.open(url, timeout=10) as response:
-            return int(response.status)
+            return int(response.status), list(response.headers.items())
     except urllib.error.HTTPError as err:
-        return int(err.code)
+        return int(err.code), list(err.headers.items()) if err.headers else []
     except (OSError, ValueError):
-        return 0
+        return 0, []
+
+
+def under(path: str, mount: str) -> bool:
+    return mount == "/" or path == mount or path.startswith(mount + "/")
+
+
+def leaks(headers: list[tuple[str, str]], mount: str) -> list[str]:
+    """The headers of an answer that send the browser outside ``mount``."""
+    found = []
+    for name, value in headers:
+        if name.lower() == "location":
+            path = urllib.parse.urlsplit(value).path
+            if path.startswith("/") and not under(path, mount):
+                found.append(f"Location {value}")
+        elif name.lower() == "set-cookie":
+            for attribute in value.split(";")[1:]:
+                key, _sep, path = attribute.partition("=")
+                if key.strip().lower() == "path" and not under(path.strip(), mount):
+                    found.append(f"Set-Cookie {value.split(';')[0].split('=')[0].strip()} Path={path.strip()}")
+    return found
 
 
 def main() -> None:
@@ -90,27 +120,40 @@ def main() -> None:
     apps: list[App] = [app for app in module.params["apps"] if app["state"] != "absent"]
     units = Units(Run(module))
     status: dict[str, int] = {}
+    leaked: dict[str, list[str]] = {}
     given_up: dict[str, str] = {}  # apps whose unit systemd gave up on: no need to wait for them
     failing: list[str] = []
     for attempt in range(max(1, module.params["retries"])):
-        units.refresh([a["name"] for a in apps if a["state"] == "present" and a["name"] not in given_up])
+        units.refresh([a for a in apps if a["state"] == "present" and a["name"] not in given_up])
         for app in apps:
             reason = units.failure(app["name"]) if app["state"] == "present" else None
             if reason:
                 given_up[app["name"]] = reason
                 status[app["name"]] = 0
             elif app["name"] not in given_up and (attempt == 0 or app["name"] in failing):
-                status[app["name"]] = status_of(opener, base + app["location"])
+                status[app["name"]], headers = answer_of(opener, base + app["location"])
+                found = leaks(headers, app["mount"]) if app.get("prefix_check", True) else []
+                if found:
+                    leaked[app["name"]] = found
+                else:
+                    leaked.pop(app["name"], None)
         failing = [a["name"] for a in apps if a["state"] == "present" and not 0 < status[a["name"]] < 500]
         if not failing or set(failing) <= set(given_up):
             break
         time.sleep(1)
-    if not failing:
-        module.exit_json(changed=False, status=status)
-    summary = ", ".join(f"{name} ({status[name] or 'no answer'})" for name in failing)
-    reasons = "".join(f"\n\n{name}: {given_up[name]}" for name in failing if name in given_up)
-    module.fail_json(msg=f"apps not serving through nginx: {summary}; journalctl -u appmount-app@NAME says why"
-                         f"{reasons}", status=status)
+    leaking = {name: found for name, found in leaked.items() if name not in failing}
+    if not failing and not leaking:
+        module.exit_json(changed=False, status=status, leaks=leaked)
+    problems = []
+    if failing:
+        summary = ", ".join(f"{name} ({status[name] or 'no answer'})" for name in failing)
+        reasons = "".join(f"\n\n{name}: {given_up[name]}" for name in failing if name in given_up)
+        problems.append(f"apps not serving through nginx: {summary}; journalctl -u appmount-app@NAME says why"
+                        f"{reasons}")
+    for name, found in leaking.items():
+        problems.append(f"{name}: its answer leaks out of its prefix: {'; '.join(found)} (set its prefix_check "
+                        "to false if that is intended)")
+    module.fail_json(msg="\n\n".join(problems), status=status, leaks=leaked)
 
 
 if __name__ == "__main__":

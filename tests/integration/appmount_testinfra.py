@@ -41,16 +41,27 @@ def get_host(name: str) -> Any:
     return testinfra.get_host(f"docker://{name}")
 
 
-def example_apps() -> List[Dict[str, Any]]:
-    with open(PROJECT / "examples" / "apps.yml", encoding="utf-8") as handle:
+def example_apps(project: Path = PROJECT) -> List[Dict[str, Any]]:
+    """The apps of examples/apps.yml in ``project`` (a checkout of the collection, this one by default)."""
+    with open(project / "examples" / "apps.yml", encoding="utf-8") as handle:
         return list(yaml.safe_load(handle)["appmount_apps"])
 
 
 @dataclass
 class Response:
     status: int
-    headers: Dict[str, str] = field(default_factory=dict)
+    headers: Dict[str, str] = field(default_factory=dict)  # the last value of each header, by lower-case name
     body: str = ""
+    cookies: List[str] = field(default_factory=list)  # every Set-Cookie value, in order
+
+    def cookie_paths(self) -> Dict[str, Optional[str]]:
+        """The Path attribute of each cookie set (None when it has none), by cookie name."""
+        result: Dict[str, Optional[str]] = {}
+        for value in self.cookies:
+            name, *attributes = value.split(";")
+            paths = [a.split("=", 1)[1].strip() for a in attributes if a.split("=", 1)[0].strip().lower() == "path"]
+            result[name.split("=", 1)[0].strip()] = paths[0] if paths else None
+        return result
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -68,10 +79,33 @@ def http(host: Any, path: str, method: str = "GET", data: Optional[str] = None, 
     head, _sep, body = out.replace("\r\n", "\n").partition("\n\n")
     status_line, *lines = head.split("\n")
     headers = {}
+    cookies = []
     for line in lines:
         key, _sep, value = line.partition(":")
         headers[key.strip().lower()] = value.strip()
-    return Response(int(status_line.split()[1]), headers, body)
+        if key.strip().lower() == "set-cookie":
+            cookies.append(value.strip())
+    return Response(int(status_line.split()[1]), headers, body, cookies)
+
+
+DJANGO = "/django/site"  # the Django example's mount (examples/apps.yml)
+DJANGO_ADMIN_PASSWORD = "demo-only-admin-password"
+
+
+def csrf_token(body: str) -> str:
+    """The CSRF token of a Django form on the page."""
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', body)
+    assert match, body[:2000]
+    return match.group(1)
+
+
+def django_login(host: Any, jar: str) -> None:
+    """Log in to the Django example's admin with the cookies in ``jar``, as a browser would (CSRF token included)."""
+    login = f"{DJANGO}/admin/login/?next={DJANGO}/admin/"
+    token = csrf_token(http(host, login, jar=jar).body)
+    form = f"csrfmiddlewaretoken={token}&username=admin&password={DJANGO_ADMIN_PASSWORD}&next={DJANGO}/admin/"
+    done = http(host, login, "POST", data=form, jar=jar)
+    assert (done.status, done.headers.get("location")) == (302, f"{DJANGO}/admin/"), done.body[:2000]
 
 
 @dataclass

@@ -18,7 +18,7 @@ COLLECTIONS = REPO_ROOT / ".collections"
 if str(COLLECTIONS) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS))
 
-from ansible_collections.appmount.wsgi.plugins.module_utils import envfile, releases  # noqa: E402
+from ansible_collections.appmount.wsgi.plugins.module_utils import envfile, hooks, releases, systemd  # noqa: E402
 from ansible_collections.appmount.wsgi.plugins.module_utils.runner import Run  # noqa: E402
 
 
@@ -69,12 +69,15 @@ class DirectRun:
         self.envs: list[dict[str, str]] = []
 
     def __call__(self, run: Any, app: Any, dropin: str, argv: list[str], cwd: str, env_file: str,
-                 timeout: int) -> subprocess.CompletedProcess[str]:
+                 timeout: int, writable: list[str] | None = None) -> subprocess.CompletedProcess[str]:
         with open(env_file, encoding="utf-8") as handle:
             env = envfile.parse(handle.read())
         self.envs.append(env)
-        return subprocess.run(argv, cwd=cwd, env=dict(env, PATH="/usr/bin:/bin"), capture_output=True, text=True,
-                              check=False, timeout=timeout)
+        try:
+            return subprocess.run(argv, cwd=cwd, env=dict({"PATH": "/usr/bin:/bin"}, **env), capture_output=True,
+                                  text=True, check=False, timeout=timeout)
+        except subprocess.TimeoutExpired as expired:  # systemd-run stops a unit past its RuntimeMaxSec=
+            return subprocess.CompletedProcess(argv, -9, str(expired.stdout or ""), str(expired.stderr or ""))
 
 
 @pytest.fixture
@@ -82,6 +85,57 @@ def direct_run(monkeypatch: pytest.MonkeyPatch) -> DirectRun:
     """Import tests run without systemd-run (see ``DirectRun``)."""
     fake = DirectRun()
     monkeypatch.setattr(releases, "sandboxed", fake)
+    monkeypatch.setattr(hooks, "sandboxed", fake)
+    return fake
+
+
+SYSTEMCTL_SCRIPT = """#!/usr/bin/python3
+import json, os, sys
+state_file, log = sys.argv[0] + ".state", sys.argv[0] + ".log"
+state = json.load(open(state_file)) if os.path.exists(state_file) else {}
+args = sys.argv[1:]
+with open(log, "a") as handle:
+    handle.write(" ".join(args) + "\\n")
+verb, units = args[0], [a for a in args[1:] if "." in a]
+if verb == "show":
+    for unit in units:
+        active, enabled = state.get(unit, (False, False))
+        print(f"Id={unit}\\nActiveState={'active' if active else 'inactive'}\\nMainPID=0\\n"
+              f"UnitFileState={'enabled' if enabled else 'disabled'}\\n")
+for unit in units:
+    active, enabled = state.get(unit, (False, False))
+    now = "--now" in args
+    if verb in ("enable", "disable"):
+        state[unit] = (active if not now else verb == "enable", verb == "enable")
+    elif verb in ("start", "restart"):
+        state[unit] = (True, enabled)
+    elif verb == "stop":
+        state[unit] = (False, enabled)
+json.dump(state, open(state_file, "w"))
+"""
+
+
+class Systemctl:
+    """A ``systemctl`` for hosts without systemd as PID 1: an executable that logs its arguments, keeps which units
+    are active and enabled, and answers ``show`` with that. ``calls`` reads the log."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / "systemctl"
+        self.log = directory / "systemctl.log"
+        self.path.write_text(SYSTEMCTL_SCRIPT)
+        self.path.chmod(0o755)
+
+    def calls(self) -> list[str]:
+        return self.log.read_text().splitlines() if self.log.exists() else []
+
+
+@pytest.fixture
+def systemctl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Systemctl:
+    """Unit control goes to a ``Systemctl`` that records the calls."""
+    directory = tmp_path / "systemctl-bin"
+    directory.mkdir()
+    fake = Systemctl(directory)
+    monkeypatch.setattr(systemd, "SYSTEMCTL", str(fake.path))
     return fake
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ansible_collections.appmount.wsgi.plugins.filter import apps as apps_filter
+from ansible_collections.appmount.wsgi.plugins.plugin_utils import appspec
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ROLES = sorted(p.name for p in (REPO_ROOT / "roles").iterdir() if (p / "meta" / "argument_specs.yml").is_file())
@@ -33,8 +33,9 @@ def load_yaml(path: Path) -> Any:
         return yaml.safe_load(fh)
 
 
-def spec_options(role: str) -> Options:
-    return load_yaml(REPO_ROOT / "roles" / role / "meta" / "argument_specs.yml")["argument_specs"]["main"]["options"]
+def spec_options(role: str, entry_point: str = "main") -> Options:
+    specs = load_yaml(REPO_ROOT / "roles" / role / "meta" / "argument_specs.yml")["argument_specs"]
+    return specs[entry_point]["options"]
 
 
 def role_defaults(role: str) -> dict[str, Any]:
@@ -82,23 +83,14 @@ def test_defaults_match_declared_type(role: str) -> None:
             assert ok, f"{role}: {name} default {value!r} is not a {spec['type']}"
 
 
-def app_spec() -> Options:
-    return spec_options("apps")["appmount_apps"]["options"]
+def test_the_filter_reads_the_app_schema_from_the_spec() -> None:
+    assert appspec.app_options() == spec_options("apps")["appmount_apps"]["options"]
+    assert appspec.app_defaults() == {"state": "present", "packages": [], "env": {}, "static": [], "hooks": [],
+                                      "scope_cookies": True, "prefix_check": True}
 
 
-def test_app_keys_match_filter() -> None:
-    assert set(app_spec()) == set(apps_filter.APP_KEYS)
-
-
-@pytest.mark.parametrize(("key", "const"), [("source", "SOURCE_KEYS"), ("static", "STATIC_KEYS")])
-def test_app_sub_keys_match_filter(key: str, const: str) -> None:
-    assert set(app_spec()[key]["options"]) == set(getattr(apps_filter, const))
-
-
-def test_app_states_match_filter() -> None:
-    state = app_spec()["state"]
-    assert list(state["choices"]) == list(apps_filter.STATES)
-    assert state["default"] in apps_filter.STATES
+def test_rollback_entry_point_needs_the_app() -> None:
+    assert spec_options("apps", "rollback")["apps_rollback"]["required"] is True
 
 
 @pytest.mark.parametrize("template", TEMPLATES, ids=[str(t.relative_to(REPO_ROOT / "roles")) for t in TEMPLATES])

@@ -10,9 +10,8 @@ from flask import Flask, jsonify, redirect, render_template_string, request, ses
 
 app = Flask(__name__)
 app.config["SECRET_KEY"] = os.environ.get("BLOG_SECRET_KEY", "dev-only")
-# Flask sets its session cookie with Path=/ even under a prefix; scope it to
-# the app's mount (set by appmount.wsgi) so apps on one host do not collide.
-app.config["SESSION_COOKIE_PATH"] = os.environ.get("APPMOUNT_MOUNT", "/")
+# No cookie settings: Flask sends its session cookie with Path=/, and
+# appmount.wsgi scopes it to the app's mount (scope_cookies).
 
 POSTS = Path(os.environ.get("APPMOUNT_DATA_DIR", ".")) / "posts.jsonl"
 

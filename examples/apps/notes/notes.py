@@ -1,4 +1,4 @@
-"""Example Flask app that keeps notes in the session (its cookie is scoped to its mount)."""
+"""Example Flask app that keeps notes in the session (appmount.wsgi scopes its cookie to the mount)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from flask import Flask, jsonify, redirect, render_template_string, request, ses
 
 app = Flask(__name__)
 app.config["SECRET_KEY"] = os.environ.get("NOTES_SECRET_KEY", "dev-only")
-app.config["SESSION_COOKIE_PATH"] = os.environ.get("APPMOUNT_MOUNT", "/")
 
 PAGE = """<!doctype html>
 <html><head><title>Notes</title></head>

@@ -7,11 +7,21 @@ import uuid
 from typing import Any, Dict, List
 
 import pytest
-from appmount_testinfra import http, in_journal, journal, logged, main_pid, molecule_hosts
+from appmount_testinfra import (
+    DJANGO,
+    csrf_token,
+    django_login,
+    http,
+    in_journal,
+    journal,
+    logged,
+    main_pid,
+    molecule_hosts,
+)
 
 testinfra_hosts = molecule_hosts()
 
-CONTENT = {"blog": "The blog", "notes": "<h1>Notes</h1>", "ping": "pong"}
+CONTENT = {"blog": "The blog", "notes": "<h1>Notes</h1>", "ping": "pong", "django": "<h1>Guest book</h1>"}
 EXPOSURE_MAX = 2.5  # systemd-analyze security's overall exposure, 0 (locked down) to 10
 
 
@@ -86,11 +96,60 @@ def test_uwsgi_logs_every_request_only_where_asked(host: Any) -> None:
     assert probe not in journal(host, "blog")
 
 
+@pytest.mark.parametrize(("path", "cookies"), [
+    ("/blog/", {"session": "/blog"}), ("/notes/", {"session": "/notes"}), (f"{DJANGO}/", {"sessionid": DJANGO, "csrftoken": DJANGO}),
+    (f"{DJANGO}/admin/login/", {"csrftoken": DJANGO})])
+def test_cookies_reach_the_browser_scoped_to_the_mount(host: Any, path: str, cookies: Dict[str, str]) -> None:
+    """Neither the Flask examples nor the Django one set a cookie path: Flask and Django send Path=/."""
+    assert http(host, path).cookie_paths() == cookies
+
+
 def test_session_cookies_of_two_apps_do_not_collide(host: Any) -> None:
     jar = f"/tmp/jar-{uuid.uuid4().hex}"
     for visit in (1, 2, 3):
         assert f'<span id="visits">{visit}</span>' in http(host, "/blog/", jar=jar).body
         assert f'<span id="visits">{visit}</span>' in http(host, "/notes/", jar=jar).body
+    host.run(f"rm -f {jar}")
+
+
+def test_django_admin_login_page_and_its_css_under_the_prefix(host: Any) -> None:
+    page = http(host, f"{DJANGO}/admin/login/")
+    assert page.status == 200 and "Log in" in page.body
+    css = f"{DJANGO}/static/admin/css/base.css"
+    assert f'href="{css}"' in page.body
+    style = http(host, css)
+    assert style.status == 200 and style.headers["content-type"] == "text/css"
+    # nginx serves it from the release being served; collectstatic ran as a hook, and the files are root's now
+    path = host.file("/srv/appmount/django/current/static/admin/css/base.css")
+    assert (path.user, path.group, path.mode) == ("root", "root", 0o644)
+    assert host.file("/srv/appmount/django/current/static").user == "root"
+    assert logged(host, "/var/log/nginx/access.log", css)
+    assert css not in journal(host, "django")
+
+
+def test_django_login_with_csrf_and_a_form_post_that_stores_a_row(host: Any) -> None:
+    jar = f"/tmp/jar-{uuid.uuid4().hex}"
+    django_login(host, jar)
+    assert "Site administration" in http(host, f"{DJANGO}/admin/", jar=jar).body
+    text = f"row-{uuid.uuid4().hex[:8]}"
+    token = csrf_token(http(host, f"{DJANGO}/", jar=jar).body)
+    added = http(host, f"{DJANGO}/add", "POST", data=f"csrfmiddlewaretoken={token}&text={text}", jar=jar)
+    assert (added.status, added.headers["location"]) == (302, f"{DJANGO}/")
+    assert f"<li>{text}</li>" in http(host, f"{DJANGO}/").body
+    assert http(host, f"{DJANGO}/add", "POST", data="text=forged").status == 403  # no CSRF token
+    assert "forged" not in http(host, f"{DJANGO}/").body
+    host.run(f"rm -f {jar}")
+
+
+def test_the_django_session_survives_the_flask_sessions(host: Any) -> None:
+    jar = f"/tmp/jar-{uuid.uuid4().hex}"
+    django_login(host, jar)
+    for visit in (1, 2):
+        assert f'<span id="visits">{visit}</span>' in http(host, "/blog/", jar=jar).body
+        assert f'<span id="visits">{visit}</span>' in http(host, "/notes/", jar=jar).body
+    assert "Site administration" in http(host, f"{DJANGO}/admin/", jar=jar).body
+    paths = {line.split("\t")[2] for line in host.file(jar).content_string.splitlines() if line.count("\t") >= 6}
+    assert paths == {"/blog", "/notes", DJANGO}
     host.run(f"rm -f {jar}")
 
 
@@ -131,13 +190,16 @@ def test_debian_layout(host: Any, apps: List[Dict[str, Any]]) -> None:
             available = host.file(path)
             assert (available.user, available.group, available.mode) == ("root", f"_{name}", 0o640)
         config = host.file(f"/etc/uwsgi/apps-available/{name}.ini").content_string
-        for line in ("plugins = python3", f"mount = {app['mount']}={app['module']}", "manage-script-name = true",
+        # the cookie wrapper is mounted, and imports the app's callable named in the environment file
+        for line in ("plugins = python3", f"mount = {app['mount']}=appmount_prefix:application",
+                     "pythonpath = /usr/local/lib/appmount", "manage-script-name = true",
                      "no-default-app = true", "lazy-apps = true", "listen = 1024",
                      f"master-fifo = /run/appmount/{name}/fifo", f"threads = {app.get('threads', 4)}"):
             assert line in config.splitlines()
         # values live in the environment file only, where uWSGI's ini parser cannot expand them
         assert not [line for line in config.splitlines() if line.replace(" ", "").startswith("env=")]
-        assert f'APPMOUNT_MOUNT="{app["mount"]}"' in host.file(f"/etc/uwsgi/apps-available/{name}.env").content_string
+        env = host.file(f"/etc/uwsgi/apps-available/{name}.env").content_string
+        assert f'APPMOUNT_MOUNT="{app["mount"]}"' in env and f'APPMOUNT_CALLABLE="{app["module"]}"' in env
 
 
 def test_venvs_use_the_system_python3(host: Any, apps: List[Dict[str, Any]]) -> None:

@@ -1,4 +1,11 @@
-"""App lifecycle on a serving host: the tests run in file order and each deploys the app list it needs.
+"""App lifecycle on a serving host. The tests run in any order (pytest-randomly shuffles them; its seed is printed
+at the top; `--randomly-seed=N` repeats an order, `-p no:randomly` keeps the file order).
+
+No test relies on what another one left: a test that needs some apps in some state deploys that app list at its start
+(`prepare`, or the first deploy it measures), with the code of its own copy of examples/ (the `code` fixture); the
+probe apps, which no test changes, are deployed once by the `probes` fixture. A test that changes a host by other
+means (a unit drop-in, a foreign uWSGI ini, an app that dies, a reboot) puts it back in a `finally:`. The figures of
+the zero-downtime cases are printed together at the end of the run (conftest.py).
 
 Playbooks run from the controller against both containers at once; every HTTP
 check and every load runs inside the containers.
@@ -8,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -33,9 +39,8 @@ SNAPSHOT = (
     "cd / && find etc/nginx etc/uwsgi srv/appmount -printf '%p %y %m %u %g %s %l\\n' | sort | sha256sum"
     " && find etc/nginx etc/uwsgi srv/appmount -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum"
 )
-RESULTS: Dict[str, Dict[str, Any]] = {}
-KILLED: Dict[str, int] = {}  # per host: ms from the kill -9 of a master to the exit of its last worker
-PING2 = {"processes": 2}  # ping from test (c) on
+PING2 = {"processes": 2}  # ping as test (c) leaves it; the examples give it one process
+Record = Dict[str, Dict[str, Dict[str, Any]]]  # the `zero_downtime` fixture: per host, per case, a load's figures
 
 
 def apps(code: Path, **changes: Dict[str, Any]) -> List[Dict[str, Any]]:
@@ -55,6 +60,15 @@ def deploy(app_list: List[Dict[str, Any]], *args: str) -> str:
     return run.output
 
 
+def prepare(app_list: List[Dict[str, Any]]) -> None:
+    """The state a test starts from: the listed apps as listed (whatever an earlier test left), others untouched.
+
+    The apps role alone (--tags apps): the nginx and uwsgi roles do not read the app list, and no test leaves
+    their files changed, so the rest of the playbook has nothing to do here.
+    """
+    deploy(app_list, "--tags", "apps")
+
+
 def ping_release(code: Path, text: str) -> None:
     """A new release of the ping app: its reply changes."""
     path = code / "apps" / "ping" / "ping.py"
@@ -72,6 +86,7 @@ def body(name: str, path: str) -> str:
 
 
 def test_check_mode_on_a_converged_host_changes_nothing(code: Path) -> None:
+    deploy(apps(code))  # converged with this app list, whatever an earlier test deployed
     run = playbook(apps(code), "--check", "--diff")
     assert run.rc == 0, run.output[-3000:]
     assert run.changed() == {name: 0 for name in NAMES}
@@ -113,11 +128,12 @@ def now(name: str) -> float:
     return float(get_host(name).check_output("date +%s.%N"))
 
 
-def measure(label: str, change: Any, watched: List[str]) -> Dict[str, Any]:
+def measure(record: Record, label: str, change: Any, watched: List[str]) -> Dict[str, Any]:
     """Run `change` under 20 clients x 20 s on blog and ping; report non-2xx and the slowest response.
 
     Each failed request is stamped with the time it was sent: `failed_after_change` counts those sent once
-    `change` had started (none may fail), `lost_in_flight` those sent before it.
+    `change` had started (none may fail), `lost_in_flight` those sent before it. Each host's result goes to
+    `record` (the `zero_downtime` fixture: printed at the end of the run) under `label`.
     """
     before = {n: masters(get_host(n), watched) for n in NAMES}
     # where a failed request would be explained: nginx's errors, from this load on
@@ -138,14 +154,15 @@ def measure(label: str, change: Any, watched: List[str]) -> Dict[str, Any]:
         if result["non_2xx"]:
             result["nginx_errors"] = get_host(n).check_output(
                 f"tail -c +{error_log[n] + 1} /var/log/nginx/error.log | grep -v '\\[notice\\]' | tail -n 5")
-        RESULTS.setdefault(n, {})[label] = result
+        record.setdefault(n, {})[label] = result
         print(f"\nZERO-DOWNTIME {n} {label}: {result}")
     return results
 
 
-def test_zero_downtime_code_change(code: Path) -> None:
+def test_zero_downtime_code_change(code: Path, zero_downtime: Record) -> None:
+    prepare(apps(code))  # the examples as they are: the code of ping is the only change below
     ping_release(code, " v2")
-    results = measure("(a) code change of ping", lambda: deploy(apps(code)), ["blog", "notes"])
+    results = measure(zero_downtime, "(a) code change of ping", lambda: deploy(apps(code)), ["blog", "notes"])
     for name, result in results.items():
         assert result["non_2xx"] == 0, result
         assert result["requests"] > 100
@@ -153,21 +170,32 @@ def test_zero_downtime_code_change(code: Path) -> None:
         assert body(name, "/tools/ping/") == "pong v2"
 
 
+def current_release(name: str, app: str) -> str:
+    return str(get_host(name).check_output(f"readlink /srv/appmount/{app}/current"))
+
+
 def test_rollback_switches_to_the_previous_release(code: Path) -> None:
+    """A new release of ping on top of the one it serves (whichever that is), then playbooks/rollback.yml."""
+    previous = {n: (current_release(n, "ping"), body(n, "/tools/ping/")) for n in NAMES}
+    ping_release(code, " rollback")
+    prepare(apps(code))
+    for name in NAMES:
+        assert body(name, "/tools/ping/") == "pong rollback"
     run = playbook(apps(code), "-e", "app=ping", name="rollback.yml")
     assert run.rc == 0, run.output[-3000:]
     for name in NAMES:
+        release, reply = previous[name]
         for _attempt in range(20):  # the chain reload replaces the workers one by one
-            if body(name, "/tools/ping/") == "pong":
+            if body(name, "/tools/ping/") == reply:
                 break
             time.sleep(0.5)
-        assert body(name, "/tools/ping/") == "pong"
-    # the code now matches the release being served again
-    shutil.copy(PROJECT / "examples" / "apps" / "ping" / "ping.py", code / "apps" / "ping" / "ping.py")
+        assert body(name, "/tools/ping/") == reply
+        assert current_release(name, "ping") == release
 
 
 def extra_app(code: Path) -> Dict[str, Any]:
-    return {"name": "extra", "mount": "/extra", "module": "ping:application", "source": {"path": str(code / "apps/ping")}}
+    return {"name": "extra", "mount": "/extra", "module": "ping:application",
+            "source": {"path": str(code / "apps/ping")}}
 
 
 # CI saw one 502 on ping while an app was added (3548b94); APPMOUNT_ADD_APP_RUNS=10 repeats the case
@@ -175,21 +203,35 @@ ADD_APP_RUNS = int(os.environ.get("APPMOUNT_ADD_APP_RUNS", "1"))
 
 
 @pytest.mark.parametrize("run", range(1, ADD_APP_RUNS + 1))
-def test_zero_downtime_adding_an_app(code: Path, run: int) -> None:
+def test_zero_downtime_adding_an_app_then_absent_leaves_no_trace(code: Path, run: int, zero_downtime: Record) -> None:
+    """`extra` is added under load, then removed (state: absent); each run starts without it."""
+    without_extra = apps(code) + [dict(extra_app(code), state="absent")]
+    prepare(without_extra)
     label = "(b) adding an app" + (f" #{run}" if ADD_APP_RUNS > 1 else "")
-    results = measure(label, lambda: deploy(apps(code) + [extra_app(code)]), ["blog", "notes", "ping"])
+    results = measure(zero_downtime, label, lambda: deploy(apps(code) + [extra_app(code)]), ["blog", "notes", "ping"])
     for name, result in results.items():
         assert result["non_2xx"] == 0, result
         assert result["other_masters_unchanged"]
         assert http(get_host(name), "/extra/").status == 200
-    if run < ADD_APP_RUNS:  # removed again, to be added by the next run
-        deploy(apps(code) + [dict(extra_app(code), state="absent")])
+    # the app goes again, and leaves nothing behind
+    before = {n: masters(get_host(n), ["blog", "notes", "ping"]) for n in NAMES}
+    deploy(without_extra)
+    for name in NAMES:
+        host = get_host(name)
+        assert http(host, "/extra/").status == 404
+        traces = host.run("find /etc/nginx /etc/uwsgi /srv/appmount /run/uwsgi /var/log/uwsgi"
+                          " -name extra -o -name 'extra.*' -o -name '_extra'")
+        assert traces.stdout == ""
+        assert not host.user("_extra").exists and not host.group("_extra").exists
+        assert host.run("pgrep -f 'apps-enabled/[e]xtra.ini'").rc == 1
+        assert masters(host, ["blog", "notes", "ping"]) == before[name]
 
 
-def test_uwsgi_option_change_restarts_that_app_alone(code: Path) -> None:
+def test_uwsgi_option_change_restarts_that_app_alone(code: Path, zero_downtime: Record) -> None:
+    prepare(apps(code) + [extra_app(code)])  # ping with the examples' one process; extra runs beside it
     new = apps(code, ping=PING2) + [extra_app(code)]
     before = {n: masters(get_host(n), ["ping"])["ping"] for n in NAMES}
-    results = measure("(c) uWSGI option change of ping", lambda: deploy(new), ["blog", "notes", "extra"])
+    results = measure(zero_downtime, "(c) uWSGI option change of ping", lambda: deploy(new), ["blog", "notes", "extra"])
     for name, result in results.items():
         assert result["non_2xx"] == 0, result
         assert result["other_masters_unchanged"]
@@ -205,21 +247,25 @@ def test_uwsgi_option_change_restarts_that_app_alone(code: Path) -> None:
         assert len(workers) == 2
 
 
-def test_zero_downtime_systemctl_restart() -> None:
+def test_zero_downtime_systemctl_restart(zero_downtime: Record) -> None:
+    """Whatever the apps' settings: ping runs in every state the tests leave (an app not deployed has master 0)."""
     def restart() -> None:
         for name in NAMES:
             get_host(name).check_output("systemctl restart appmount-app@ping.service")
 
-    results = measure("(d) systemctl restart of ping", restart, ["blog", "notes", "extra"])
+    results = measure(zero_downtime, "(d) systemctl restart of ping", restart, ["blog", "notes", "extra"])
     for result in results.values():
         assert result["non_2xx"] == 0, result
 
 
-def test_kill_9_of_a_master_loses_only_the_requests_in_flight() -> None:
+def test_kill_9_of_a_master_loses_only_the_requests_in_flight(zero_downtime: Record) -> None:
     """systemd restarts the master; connections that arrive meanwhile wait in the socket it holds.
 
     Requests the killed master's workers hold are lost; every request sent once they are gone is answered.
+    Like (d), whatever the apps' settings.
     """
+    killed: Dict[str, int] = {}  # per host: ms from the kill -9 of the master to the exit of its last worker
+
     def kill() -> Dict[str, float]:
         """kill -9 of ping's master; the time at which its workers are gone too, host by host.
 
@@ -230,17 +276,17 @@ def test_kill_9_of_a_master_loses_only_the_requests_in_flight() -> None:
         for name in NAMES:
             host = get_host(name)
             master = masters(host, ["ping"])["ping"]
-            killed, gone = host.check_output(
+            at, gone = host.check_output(
                 f"workers=$(ps -o pid= --ppid {master}); date +%s.%N; kill -9 {master}; "
                 "for p in $workers; do while [ -e /proc/$p ]; do sleep 0.01; done; done; date +%s.%N").split()
             gone_at[name] = float(gone)
-            KILLED[name] = round((float(gone) - float(killed)) * 1000)
+            killed[name] = round((float(gone) - float(at)) * 1000)
         return gone_at
 
     before = {n: masters(get_host(n), ["ping"])["ping"] for n in NAMES}
-    results = measure("(e) kill -9 of ping's master", kill, ["blog", "notes", "extra"])
+    results = measure(zero_downtime, "(e) kill -9 of ping's master", kill, ["blog", "notes", "extra"])
     for name, result in results.items():
-        print(f"\nKILL-9 {name}: the old workers were gone {KILLED[name]} ms after the kill; "
+        print(f"\nKILL-9 {name}: the old workers were gone {killed[name]} ms after the kill; "
               f"{result['lost_in_flight']} requests sent before that failed, {result['failed_after_change']} after")
         assert result["failed_after_change"] == 0, result
         host = get_host(name)
@@ -260,47 +306,49 @@ def test_kill_9_of_a_master_loses_only_the_requests_in_flight() -> None:
 def test_a_release_that_fails_its_import_leaves_the_old_one_serving(code: Path) -> None:
     app_py = code / "apps" / "blog" / "app.py"
     good = app_py.read_text()
-    app_py.write_text(good + '\nraise RuntimeError("this release is broken")\n')
-    current = {n: get_host(n).check_output("readlink /srv/appmount/blog/current") for n in NAMES}
-    try:
-        run = playbook(apps(code, ping=PING2) + [extra_app(code)])
-    finally:
-        app_py.write_text(good)
+    app_py.write_text(good + '\nraise RuntimeError("this release is broken")\n')  # in this test's copy only
+    current = {n: current_release(n, "blog") for n in NAMES}
+    run = playbook(apps(code, ping=PING2) + [extra_app(code)])
     assert run.rc != 0
     assert "blog: the new release does not import 'app:app'" in run.output
     assert "RuntimeError: this release is broken" in run.output
     for name in NAMES:
-        assert get_host(name).check_output("readlink /srv/appmount/blog/current") == current[name]
+        assert current_release(name, "blog") == current[name]
         assert "The blog" in body(name, "/blog/")
 
 
+KEEP_RELEASES = 3  # the role's default apps_keep_releases
+
+
+def releases(name: str, app: str) -> List[str]:
+    return [r for r in get_host(name).check_output(f"ls /srv/appmount/{app}/releases").split() if r != "history"]
+
+
 def test_only_the_last_releases_are_kept(code: Path) -> None:
-    for version in (" v3", " v4"):
+    """New releases of ping until it has had one more than are kept, whatever it had before (at least two new)."""
+    had = min(len(releases(name, "ping")) for name in NAMES)
+    versions = [f" v{3 + i}" for i in range(max(2, KEEP_RELEASES + 1 - had))]
+    for version in versions:
         ping_release(code, version)
         deploy(apps(code, ping=PING2) + [extra_app(code)])
     for name in NAMES:
-        host = get_host(name)
-        releases = host.check_output("ls /srv/appmount/ping/releases").split()
-        assert len([r for r in releases if r != "history"]) == 3
-        assert body(name, "/tools/ping/") == "pong v4"
+        assert len(releases(name, "ping")) == KEEP_RELEASES
+        assert body(name, "/tools/ping/") == "pong" + versions[-1]
 
 
 def test_one_app_alone_leaves_the_others_untouched(code: Path) -> None:
     """-e appmount_only=NAME with --tags apps: only that app moves, even when others have changes waiting."""
     app_py = code / "apps" / "blog" / "app.py"
     good = app_py.read_text()
-    app_py.write_text(good + "\n# a change that waits for the next full run\n")
-    before = {n: get_host(n).check_output("readlink /srv/appmount/blog/current") for n in NAMES}
+    app_py.write_text(good + "\n# a change that waits for the next full run\n")  # in this test's copy only
+    before = {n: current_release(n, "blog") for n in NAMES}
     blog_master = {n: masters(get_host(n), ["blog"]) for n in NAMES}
     ping_release(code, " only")
-    try:
-        output = deploy(apps(code, ping=PING2) + [extra_app(code)], "-e", "appmount_only=ping", "--tags", "apps")
-    finally:
-        app_py.write_text(good)
+    output = deploy(apps(code, ping=PING2) + [extra_app(code)], "-e", "appmount_only=ping", "--tags", "apps")
     assert "nginx : Install the nginx packages" not in output
     for name in NAMES:
         host = get_host(name)
-        assert host.check_output("readlink /srv/appmount/blog/current") == before[name]
+        assert current_release(name, "blog") == before[name]
         assert masters(host, ["blog"]) == blog_master[name]
         for _attempt in range(20):
             if body(name, "/tools/ping/") == "pong only":
@@ -309,7 +357,9 @@ def test_one_app_alone_leaves_the_others_untouched(code: Path) -> None:
         assert body(name, "/tools/ping/") == "pong only"
 
 
-def test_disabled_app_is_stopped_and_keeps_its_files(code: Path) -> None:
+def test_disabled_app_is_stopped_keeps_its_files_and_present_again_brings_it_back(code: Path) -> None:
+    present = apps(code, ping=PING2) + [extra_app(code)]
+    prepare(present)  # notes runs; nothing else changes below
     before = {n: masters(get_host(n), ["blog", "ping", "extra"]) for n in NAMES}
     deploy(apps(code, ping=PING2, notes={"state": "disabled"}) + [extra_app(code)])
     for name in NAMES:
@@ -323,26 +373,10 @@ def test_disabled_app_is_stopped_and_keeps_its_files(code: Path) -> None:
             assert host.file(path).exists
         assert host.user("_notes").exists
         assert masters(host, ["blog", "ping", "extra"]) == before[name]
-
-
-def test_present_again_brings_it_back(code: Path) -> None:
-    deploy(apps(code, ping=PING2) + [extra_app(code)])
+    # present again
+    deploy(present)
     for name in NAMES:
         assert "<h1>Notes</h1>" in body(name, "/notes/")
-
-
-def test_absent_app_leaves_no_trace(code: Path) -> None:
-    before = {n: masters(get_host(n), ["blog", "notes", "ping"]) for n in NAMES}
-    deploy(apps(code, ping=PING2) + [dict(extra_app(code), state="absent")])
-    for name in NAMES:
-        host = get_host(name)
-        assert http(host, "/extra/").status == 404
-        traces = host.run("find /etc/nginx /etc/uwsgi /srv/appmount /run/uwsgi /var/log/uwsgi"
-                          " -name extra -o -name 'extra.*' -o -name '_extra'")
-        assert traces.stdout == ""
-        assert not host.user("_extra").exists and not host.group("_extra").exists
-        assert host.run("pgrep -f 'apps-enabled/[e]xtra.ini'").rc == 1
-        assert masters(host, ["blog", "notes", "ping"]) == before[name]
 
 
 GIT_APP = """def application(environ, start_response):
@@ -401,15 +435,21 @@ def probe(name: str, path: str) -> Any:
     return response.json()
 
 
-def test_env_values_reach_the_app_byte_for_byte(code: Path) -> None:
-    deploy(apps(code, ping=PING2) + probe_apps())
+@pytest.fixture(scope="module")
+def probes() -> None:
+    """probe and probe2, deployed once: no test changes them (a playbook that lists them lists them as here, or is
+    refused without a change), and a test that changes their units by other means puts them back."""
+    deploy(probe_apps())
+
+
+def test_env_values_reach_the_app_byte_for_byte(probes: None) -> None:
     for name in NAMES:
         seen = probe(name, "/probe/env")
         assert {key: seen.get(key) for key in TRICKY_ENV} == TRICKY_ENV
         assert seen["APPMOUNT_MOUNT"] == "/probe"
 
 
-def test_a_change_of_env_alone_is_import_tested_before_the_app_sees_it(code: Path) -> None:
+def test_a_change_of_env_alone_is_import_tested_before_the_app_sees_it(code: Path, probes: None) -> None:
     before = {n: (masters(get_host(n), ["probe"]), get_host(n).file("/etc/uwsgi/apps-available/probe.env").sha256sum)
               for n in NAMES}
     run = playbook(apps(code, ping=PING2) + probe_apps(PROBE_FAIL_IMPORT="1"))
@@ -457,7 +497,7 @@ def sandboxed(result: Dict[str, Any], key: str, host: Any, app: str) -> bool:
     return str(value).startswith("denied")
 
 
-def test_the_sandbox_stops_each_probe_and_each_probe_catches_its_protection_missing() -> None:
+def test_the_sandbox_stops_each_probe_and_each_probe_catches_its_protection_missing(probes: None) -> None:
     for name in NAMES:
         host = get_host(name)
         host.check_output("install -d -m 1777 /srv/appmount-probe-rw; rm -f /tmp/probe-* /var/tmp/probe-* "
@@ -472,11 +512,11 @@ def test_the_sandbox_stops_each_probe_and_each_probe_catches_its_protection_miss
         assert "probe-probe2" not in probe(name, "/probe/sandbox")["tmp"]
         override = "/etc/systemd/system/appmount-app@probe2.service.d/zz-test.conf"
         for protection, (key, off) in PROTECTIONS.items():
-            # reset-failed: these restarts must not count against the app's start limit
-            host.check_output(f"printf '[Service]\\n{off}\\n' > {override} && systemctl daemon-reload && "
-                              "systemctl reset-failed appmount-app@probe2.service; "
-                              "systemctl restart appmount-app@probe2.service")
             try:
+                # reset-failed: these restarts must not count against the app's start limit
+                host.check_output(f"printf '[Service]\\n{off}\\n' > {override} && systemctl daemon-reload && "
+                                  "systemctl reset-failed appmount-app@probe2.service; "
+                                  "systemctl restart appmount-app@probe2.service")
                 without = probe(name, "/probe2/sandbox")
                 print(f"\nSANDBOX {name} without {protection}: {key}={without[key]}")
                 assert not sandboxed(without, key, host, "probe2"), (protection, key, without[key])
@@ -487,7 +527,7 @@ def test_the_sandbox_stops_each_probe_and_each_probe_catches_its_protection_miss
         assert sandboxed(probe(name, "/probe2/sandbox"), "write_world_writable_dir", host, "probe2")
 
 
-def test_limits_are_in_effect() -> None:
+def test_limits_are_in_effect(probes: None) -> None:
     for name in NAMES:
         host = get_host(name)
         show = dict(line.split("=", 1) for line in host.check_output(
@@ -504,7 +544,7 @@ def test_limits_are_in_effect() -> None:
         assert host.check_output("systemctl show -P MemoryMax appmount-app@probe2.service") == str(1024 ** 3)
 
 
-def test_an_app_past_its_memory_limit_is_killed_and_answers_again() -> None:
+def test_an_app_past_its_memory_limit_is_killed_and_answers_again(probes: None) -> None:
     for name in NAMES:
         host = get_host(name)
         assert http(host, "/probe/alloc?mb=200").status >= 500
@@ -524,24 +564,26 @@ def test_an_app_past_its_memory_limit_is_killed_and_answers_again() -> None:
 def test_an_app_that_dies_at_every_start_ends_failed_and_the_play_says_so(code: Path) -> None:
     crash = {"name": "crash", "mount": "/crash", "module": "crash:application",
              "source": {"path": str(TEST_APPS / "crash")}}
-    run = playbook(apps(code, ping=PING2) + probe_apps() + [crash])
-    assert run.rc != 0
-    assert "crash" in run.output and "appmount-app@crash.service" in run.output, run.output[-3000:]
-    assert "this app dies at every start under uWSGI" in run.output
-    for name in NAMES:
-        host = get_host(name)
-        assert host.check_output("systemctl show -P ActiveState appmount-app@crash.service") == "failed"
-        assert int(host.check_output("systemctl show -P NRestarts appmount-app@crash.service")) >= 4
-        assert http(host, "/blog/").status == 200
-    deploy(apps(code, ping=PING2) + probe_apps() + [dict(crash, state="absent")])
+    try:
+        run = playbook(apps(code, ping=PING2) + probe_apps() + [crash])
+        assert run.rc != 0
+        assert "crash" in run.output and "appmount-app@crash.service" in run.output, run.output[-3000:]
+        assert "this app dies at every start under uWSGI" in run.output
+        for name in NAMES:
+            host = get_host(name)
+            assert host.check_output("systemctl show -P ActiveState appmount-app@crash.service") == "failed"
+            assert int(host.check_output("systemctl show -P NRestarts appmount-app@crash.service")) >= 4
+            assert http(host, "/blog/").status == 200
+    finally:  # no failed unit is left for the next test
+        deploy(apps(code, ping=PING2) + probe_apps() + [dict(crash, state="absent")])
 
 
 def test_uwsgi_apps_that_appmount_did_not_write_are_refused(code: Path) -> None:
-    for name in NAMES:
-        get_host(name).check_output("printf '[uwsgi]\\nplugins = python3\\n' > /etc/uwsgi/apps-available/other.ini && "
-                                    "ln -sf ../apps-available/other.ini /etc/uwsgi/apps-enabled/other.ini")
-    before = {name: get_host(name).check_output(SNAPSHOT) for name in NAMES}
     try:
+        for name in NAMES:
+            get_host(name).check_output("printf '[uwsgi]\\nplugins = python3\\n' > /etc/uwsgi/apps-available/other.ini"
+                                        " && ln -sf ../apps-available/other.ini /etc/uwsgi/apps-enabled/other.ini")
+        before = {name: get_host(name).check_output(SNAPSHOT) for name in NAMES}
         run = playbook(apps(code, ping=PING2) + probe_apps())
         assert run.rc != 0
         assert "/etc/uwsgi/apps-enabled/ has uWSGI apps that appmount.wsgi does not manage: other.ini" in run.output
@@ -556,7 +598,20 @@ def enabled_units(host: Any) -> List[str]:
     return sorted(f"appmount-app@{n[:-4]}.service" for n in names if n.endswith(".ini"))
 
 
+def booted(host: Any) -> None:
+    """Wait until systemd has booted the container and blog and ping answer."""
+    for _attempt in range(60):
+        if host.run("systemctl is-system-running").stdout.strip() in ("running", "degraded"):
+            break
+        time.sleep(1)
+    for _attempt in range(30):
+        if http(host, "/blog/").status == 200 and http(host, "/tools/ping/").status == 200:
+            break
+        time.sleep(1)
+
+
 def test_after_a_reinstall_of_uwsgi_and_a_reboot_each_app_runs_once_in_its_unit(code: Path) -> None:
+    """notes stays disabled afterwards: a test that needs it deploys it."""
     deploy(apps(code, ping=PING2, notes={"state": "disabled"}) + probe_apps())
     for name in NAMES:
         host = get_host(name)
@@ -564,17 +619,13 @@ def test_after_a_reinstall_of_uwsgi_and_a_reboot_each_app_runs_once_in_its_unit(
         # the package's maintainer scripts restart Debian's uwsgi service: it is masked, nothing starts twice
         host.check_output("DEBIAN_FRONTEND=noninteractive apt-get install --reinstall -y -qq uwsgi >/dev/null 2>&1")
         assert uwsgi_masters(host) == enabled_units(host)
-    subprocess.run(["docker", "restart", *NAMES], check=True, capture_output=True)
+    try:
+        subprocess.run(["docker", "restart", *NAMES], check=True, capture_output=True)
+    finally:  # whatever failed, the next test starts on booted hosts
+        for name in NAMES:
+            booted(get_host(name))
     for name in NAMES:
         host = get_host(name)
-        for _attempt in range(60):
-            if host.run("systemctl is-system-running").stdout.strip() in ("running", "degraded"):
-                break
-            time.sleep(1)
-        for _attempt in range(30):
-            if http(host, "/blog/").status == 200 and http(host, "/tools/ping/").status == 200:
-                break
-            time.sleep(1)
         assert http(host, "/blog/").status == 200
         assert http(host, "/tools/ping/").status == 200
         assert http(host, "/notes/").status == 404
@@ -583,12 +634,3 @@ def test_after_a_reinstall_of_uwsgi_and_a_reboot_each_app_runs_once_in_its_unit(
         print(f"\nREBOOT {name}: uWSGI masters by unit after a reinstall of uwsgi and a reboot: {masters_now}")
         assert masters_now == enabled_units(host)
         assert "appmount-app@notes.service" not in masters_now
-
-
-def test_zero_downtime_report() -> None:
-    """Print the measured figures together (the closing note quotes them)."""
-    for name, results in RESULTS.items():
-        for label, result in results.items():
-            print(f"\nZERO-DOWNTIME SUMMARY {name} {label}: requests={result['requests']} "
-                  f"non_2xx={result['non_2xx']} slowest_ms={result['slowest_ms_by_path']}")
-    assert RESULTS

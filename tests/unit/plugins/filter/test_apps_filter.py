@@ -77,22 +77,23 @@ REFUSED: list[Any] = [
     pytest.param(
         [app(packges=["flask"])],
         "appmount_apps[0] (blog)",
-        "unknown key 'packges'; allowed keys: cpu_quota, env, memory_max, module",
+        "unknown key 'packges'; allowed keys: cpu_quota, env, hooks, memory_max, module",
         id="unknown-key",
     ),
     pytest.param(
         [app(processes="two")],
         "appmount_apps[0] (blog)",
-        "processes 'two' is invalid; allowed: an integer of at least 1",
+        "processes 'two' is invalid; allowed: an integer",
         id="processes-string",
     ),
     pytest.param(
         [app(packages="flask")],
         "appmount_apps[0] (blog)",
-        "packages must be a list of pip requirement specifiers",
+        "packages 'flask' is invalid; allowed: a list of strings",
         id="packages-string",
     ),
-    pytest.param([app(env=["A=1"])], "appmount_apps[0] (blog)", "env must be a mapping", id="env-list"),
+    pytest.param([app(env=["A=1"])], "appmount_apps[0] (blog)", "env ['A=1'] is invalid; allowed: a mapping",
+                 id="env-list"),
     pytest.param(
         [app(state="stopped")],
         "appmount_apps[0] (blog)",
@@ -165,7 +166,7 @@ REFUSED: list[Any] = [
     pytest.param(
         [app(threads=True)],
         "appmount_apps[0] (blog)",
-        "threads True is invalid; allowed: an integer of at least 1",
+        "threads True is invalid; allowed: an integer",
         id="threads-bool",
     ),
     pytest.param(
@@ -198,6 +199,21 @@ REFUSED: list[Any] = [
         "static[0].url '/' is invalid; allowed: '/seg[/seg...]'",
         id="static-url-root",
     ),
+    pytest.param([app(hooks=[{"argv": []}])], "appmount_apps[0] (blog)", "hooks[0].argv must name a command",
+                 id="hook-empty-argv"),
+    pytest.param([app(hooks=[{"argv": "python manage.py migrate"}])], "appmount_apps[0] (blog)",
+                 "hooks[0].argv 'python manage.py migrate' is invalid; allowed: a list of strings",
+                 id="hook-argv-string"),
+    pytest.param([app(hooks=[{"argv": ["true"], "timeout": 0}])], "appmount_apps[0] (blog)",
+                 "hooks[0].timeout 0 is invalid; allowed: an integer of at least 1", id="hook-timeout-zero"),
+    pytest.param([app(hooks=[{"argv": ["true"], "shell": True}])], "appmount_apps[0] (blog)",
+                 "hooks[0] has unknown key 'shell'; allowed keys: argv, once, timeout", id="hook-unknown-key"),
+    pytest.param([app(hooks=[{"timeout": 5}])], "appmount_apps[0] (blog)", "hooks[0].argv is required",
+                 id="hook-without-argv"),
+    pytest.param([app(scope_cookies="no")], "appmount_apps[0] (blog)",
+                 "scope_cookies 'no' is invalid; allowed: true or false", id="scope-cookies-string"),
+    pytest.param([app(static=[{"url": "/static", "path": ".", "root": "build"}])], "appmount_apps[0] (blog)",
+                 "static[0].root 'build' is invalid; allowed: code, release", id="static-root-unknown"),
     pytest.param(app(), "appmount_apps", "appmount_apps must be a list of apps", id="apps-not-a-list"),
     pytest.param(["blog"], "appmount_apps[0]", "appmount_apps[0] must be a mapping", id="entry-not-a-mapping"),
 ]
@@ -271,8 +287,14 @@ def test_apps_errors_refuses_trailing_newline(base_dir: str, overrides: App) -> 
 ROOT = "/srv/appmount"
 
 
-def normalize(apps: list[App], base_dir: str = "/ctl", processes: int = 2) -> list[App]:
-    return apps_filter.apps_normalize(apps, ROOT, base_dir, 1024, processes)
+# the role's apps_default_* values, as preflight.yml passes them
+ROLE_DEFAULTS: App = {"processes": 2, "threads": 4, "request_log": False, "memory_max": "1G", "cpu_quota": "",
+                      "tasks_max": 512, "listen": 1024}
+
+
+def normalize(apps: list[App], base_dir: str = "/ctl", **defaults: Any) -> list[App]:
+    return apps_filter.apps_normalize(apps, ROOT, base_dir, "/etc/nginx/appmount", "/run/uwsgi/app",
+                                      {**ROLE_DEFAULTS, **defaults})
 
 
 def test_normalize_derives_paths_user_and_socket() -> None:
@@ -313,11 +335,14 @@ def test_normalize_static(mount: str, url: str, path: str, expected: dict[str, s
 
 
 def test_normalize_env() -> None:
-    [rec] = normalize([app(env={"DEBUG": True, "CACHE": False, "WORKERS": 3, "MODE": "prod"})])
+    [rec] = normalize([app(env={"DEBUG": True, "CACHE": False, "WORKERS": 3, "MODE": "prod",
+                                "APPMOUNT_MOUNT": "/elsewhere"})])
     assert rec["env"] == {
         "APPMOUNT_APP": "blog",
         "APPMOUNT_MOUNT": "/blog",
         "APPMOUNT_DATA_DIR": f"{ROOT}/blog/data",
+        "APPMOUNT_STATIC_DIR": f"{ROOT}/blog/current/static",
+        "APPMOUNT_CALLABLE": "app:app",
         "DEBUG": "true",
         "CACHE": "false",
         "WORKERS": "3",
@@ -346,7 +371,7 @@ def test_normalize_processes(given: App, expected: int) -> None:
 
 @pytest.mark.parametrize(("given", "expected"), [({}, 7), ({"threads": 1}, 1)])
 def test_normalize_threads(given: App, expected: int) -> None:
-    [rec] = apps_filter.apps_normalize([app(**given)], ROOT, "/ctl", 1024, 2, "/etc/nginx/appmount", 7)
+    [rec] = normalize([app(**given)], threads=7)
     assert rec["threads"] == expected
 
 
@@ -355,7 +380,7 @@ def test_normalize_threads(given: App, expected: int) -> None:
     [(False, {}, False), (True, {}, True), (False, {"request_log": True}, True), (True, {"request_log": False}, False)],
 )
 def test_normalize_request_log(default: bool, given: App, expected: bool) -> None:
-    assert apps_filter.apps_normalize([app(**given)], ROOT, request_log=default)[0]["request_log"] is expected
+    assert normalize([app(**given)], request_log=default)[0]["request_log"] is expected
 
 
 def test_normalize_without_source() -> None:
@@ -385,8 +410,8 @@ def test_filter_module_exports() -> None:
 
 @pytest.mark.parametrize("given", [{}, {"memory_max": "256M", "cpu_quota": "50%", "tasks_max": 64}])
 def test_normalize_limits_from_the_app_or_the_role(given: App) -> None:
-    role = {"memory_max": "1G", "cpu_quota": "", "tasks_max": 512}
-    [rec] = apps_filter.apps_normalize([app(**given)], ROOT, limits=role)
+    role = {"memory_max": "2G", "cpu_quota": "", "tasks_max": 100}
+    [rec] = normalize([app(**given)], **role)
     expected = {key: str(given.get(key, role[key])) for key in role}
     assert {key: rec[key] for key in role} == expected
 
@@ -394,3 +419,33 @@ def test_normalize_limits_from_the_app_or_the_role(given: App) -> None:
 @pytest.mark.parametrize("value", ["512M", "2G", "1.5G", "25%", "infinity", 1073741824])
 def test_apps_errors_accepts_memory_max(base_dir: str, value: Any) -> None:
     assert apps_filter.apps_errors([app(memory_max=value, cpu_quota="200%", tasks_max="infinity")], base_dir) == []
+
+
+def test_normalize_hooks_with_their_defaults() -> None:
+    [rec] = normalize([app(hooks=[{"argv": ["python", "manage.py", "migrate"], "once": True},
+                                  {"argv": ["python", "manage.py", "collectstatic"], "timeout": 60}])])
+    assert rec["hooks"] == [{"argv": ["python", "manage.py", "migrate"], "timeout": 600, "once": True},
+                            {"argv": ["python", "manage.py", "collectstatic"], "timeout": 60, "once": False}]
+    assert normalize([app()])[0]["hooks"] == []
+
+
+@pytest.mark.parametrize(("root", "path", "expected"), [
+    ("code", "static", f"{ROOT}/blog/current/code/static/"),
+    ("release", ".", f"{ROOT}/blog/current/static/"),
+    ("release", "css/", f"{ROOT}/blog/current/static/css/"),
+])
+def test_normalize_static_from_the_code_or_the_release(root: str, path: str, expected: str) -> None:
+    [rec] = normalize([app(source=SRC, static=[{"url": "/static", "path": path, "root": root}])])
+    assert rec["static"] == [{"url": "/blog/static/", "dir": expected}]
+    assert rec["static_dir"] == f"{ROOT}/blog/current/static"
+
+
+def test_static_of_the_release_needs_no_source(base_dir: str) -> None:
+    assert apps_filter.apps_errors([app(static=[{"url": "/s", "path": ".", "root": "release"}])], base_dir) == []
+
+
+@pytest.mark.parametrize(("mount", "given", "expected"), [
+    ("/blog", {}, True), ("/blog", {"scope_cookies": False}, False), ("/", {}, False)])
+def test_normalize_scope_cookies_on_by_default_and_never_at_the_root(mount: str, given: App, expected: bool) -> None:
+    [rec] = normalize([app(mount=mount, **given)])
+    assert rec["scope_cookies"] is expected and rec["prefix_check"] is True

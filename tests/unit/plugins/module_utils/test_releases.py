@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import subprocess
@@ -39,8 +40,10 @@ def releases(home: Path, *ids: str, built: bool = True) -> None:
 
 
 def test_release_id_follows_code_packages_and_callable() -> None:
-    app: Any = {"packages": ["flask"], "module": "app:app"}
+    app: Any = {"packages": ["flask"], "module": "app:app", "hooks": []}
     base = release_id(app, "c1")
+    assert base == hashlib.sha256(b'["c1", ["flask"], "app:app"]').hexdigest()[:12]  # the ids before hooks existed
+    assert release_id(dict(app, hooks=[{"argv": ["true"], "timeout": 600, "once": False}]), "c1") != base
     assert release_id(dict(app), "c1") == base
     assert release_id(app, "c2") != base
     assert release_id(dict(app, packages=["flask<3"]), "c1") != base
@@ -150,7 +153,7 @@ def test_code_id_of_git_code_mirrors_the_repository(new_run: Callable[..., Run],
 
 def app_to_build(home: Path, code: dict[str, str], module: str) -> Any:
     return {"name": "blog", "home": str(home), "user": "root", "code": code, "module": module, "packages": [],
-            "requirements": None, "env": {"APPMOUNT_APP": "blog"}}
+            "requirements": None, "env": {"APPMOUNT_APP": "blog"}, "hooks": []}
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the code is chowned to root")

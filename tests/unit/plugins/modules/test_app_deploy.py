@@ -1,6 +1,6 @@
-"""The app_deploy module: the order of a run, through main() with the real AnsibleModule (no unit is controlled:
-``control`` is off, every path of the records is moved under tmp_path, and the import test runs the command
-directly instead of through systemd-run, which needs systemd as PID 1; Molecule runs the real one)."""
+"""The app_deploy module: the order of a run, through main() with the real AnsibleModule. Every path of the records
+is moved under tmp_path; ``systemctl`` is a recorder (conftest's ``Systemctl``) and the import test runs the command
+directly instead of through systemd-run: both need systemd as PID 1, and Molecule runs the real ones."""
 
 from __future__ import annotations
 
@@ -19,17 +19,20 @@ from ansible_collections.appmount.wsgi.plugins.module_utils.systemd import Units
 from ansible_collections.appmount.wsgi.plugins.modules import app_deploy
 
 NO_USER = "_appmount-no-such-account"
+DEFAULTS = {"processes": 2, "threads": 4, "request_log": False, "memory_max": "1G", "cpu_quota": "", "tasks_max": 512,
+            "listen": 1024}
 
 
 @pytest.fixture(autouse=True)
-def no_systemd(direct_run: Any) -> Any:
+def no_systemd(direct_run: Any, systemctl: Any) -> Any:
     return direct_run
 
 
 def record(tmp_path: Path, state: str = "present", user: str = "root", **spec: Any) -> Any:
     """An app as the action plugin sends it, with every host path under tmp_path."""
-    [app] = apps_normalize([dict({"name": "blog", "mount": "/blog", "module": "wsgiref.simple_server:demo_app",
-                                  "state": state}, **spec)], str(tmp_path / "srv"), nginx_dir=str(tmp_path / "nginx"))
+    given = dict({"name": "blog", "mount": "/blog", "module": "wsgiref.simple_server:demo_app", "state": state}, **spec)
+    [app] = apps_normalize([given], str(tmp_path / "srv"), ".", nginx_dir=str(tmp_path / "nginx"),
+                           socket_dir=str(tmp_path / "run"), defaults=DEFAULTS)
     etc = tmp_path / "uwsgi"
     app.update(user=user, uwsgi_ini=str(etc / "available" / "blog.ini"), env_file=str(etc / "available" / "blog.env"),
                uwsgi_enabled=str(etc / "enabled" / "blog.ini"), unit_dropin=str(tmp_path / "unit" / "appmount.conf"))
@@ -54,7 +57,7 @@ def main(capsys: pytest.CaptureFixture[str], module_args: Any) -> Callable[..., 
     """``main(check=False, **args)``: app_deploy.main() with ``args``, its result."""
 
     def run(check: bool = False, **args: Any) -> dict[str, Any]:
-        with module_args(dict(args, control=False, _ansible_check_mode=check, _ansible_diff=True)), \
+        with module_args(dict({"keep_releases": 3}, **args, _ansible_check_mode=check, _ansible_diff=True)), \
                 pytest.raises(SystemExit):
             app_deploy.main()
         result: dict[str, Any] = json.loads(capsys.readouterr().out)
@@ -63,27 +66,32 @@ def main(capsys: pytest.CaptureFixture[str], module_args: Any) -> Callable[..., 
     return run
 
 
-def test_check_mode_reports_everything_and_writes_nothing(tmp_path: Path, main: Callable[..., dict[str, Any]]) -> None:
+def test_check_mode_reports_everything_and_writes_nothing(
+        tmp_path: Path, main: Callable[..., dict[str, Any]], systemctl: Any) -> None:
     app = record(tmp_path, user="_blog")
-    before = sorted(str(p) for p in tmp_path.rglob("*"))
+    before = sorted(str(p) for p in tmp_path.rglob("*") if "systemctl" not in str(p))
     result = main(check=True, apps=[app])
     rid = release_id(app, "none")
     assert result["changed"] and result["nginx_changed"]
-    assert result["apps"] == {"blog": {"group_created": True, "user_created": True, "built": rid, "switched": rid}}
+    assert result["apps"] == {"blog": {"group_created": True, "user_created": True, "built": rid, "switched": rid,
+                                       "action": "started"}}
+    assert [c.split()[0] for c in systemctl.calls()] == ["show"]
     assert {d["before_header"] for d in result["diff"]} >= {app["uwsgi_ini"], app["nginx_enabled"], app["env_file"],
                                                             app["unit_dropin"]}
-    assert sorted(str(p) for p in tmp_path.rglob("*")) == before
+    assert sorted(str(p) for p in tmp_path.rglob("*") if "systemctl" not in str(p)) == before
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="files are written root-owned")
 def test_a_deploy_is_idempotent_and_an_absent_app_leaves_nothing(tmp_path: Path, main: Callable[..., dict[str, Any]],
-                                                                 no_systemd: Any) -> None:
+                                                                 no_systemd: Any, systemctl: Any) -> None:
     """A real build (a virtualenv, the import test of a standard library callable) as root."""
     app = record(tmp_path)
     rid = release_id(app, "none")
+    units = "appmount-app@blog.socket appmount-app@blog.service"
     result = main(apps=[app])
     assert result["changed"] and result["nginx_changed"] and "msg" not in result
-    assert result["apps"] == {"blog": {"built": rid, "switched": rid, "release": rid}}
+    assert result["apps"] == {"blog": {"built": rid, "switched": rid, "release": rid, "action": "started"}}
+    assert [c for c in systemctl.calls() if not c.startswith("show")] == ["daemon-reload", f"enable --now {units}"]
     home = Path(app["home"])
     assert os.readlink(home / "current") == f"releases/{rid}" and history(str(home)) == [rid]
     assert os.readlink(app["nginx_enabled"]) == app["nginx_conf"]
@@ -92,12 +100,16 @@ def test_a_deploy_is_idempotent_and_an_absent_app_leaves_nothing(tmp_path: Path,
     assert envfile.parse(Path(app["env_file"]).read_text()) == app["env"] == no_systemd.envs[-1]
     assert not os.path.exists(app["env_file"] + ".appmount-new")
 
+    before = len(systemctl.calls())
     again = main(apps=[app])
     assert (again["changed"], again["nginx_changed"], again["apps"], again["diff"]) == (
         False, False, {"blog": {"release": rid}}, [])
+    assert [c.split()[0] for c in systemctl.calls()[before:]] == ["show"]  # nothing started, restarted or reloaded
 
     gone = main(apps=[record(tmp_path, state="absent", user=NO_USER)])
-    assert gone["changed"] and gone["nginx_changed"]
+    assert gone["changed"] and gone["nginx_changed"] and gone["apps"]["blog"]["action"] == "stopped"
+    assert systemctl.calls()[-2:] == ["disable --now appmount-app@blog.service appmount-app@blog.socket",
+                                      "daemon-reload"]
     for path in (app["home"], app["uwsgi_ini"], app["uwsgi_enabled"], app["nginx_conf"], app["nginx_enabled"]):
         assert not os.path.lexists(path), path
 
@@ -132,7 +144,7 @@ def built_releases(tmp_path: Path, *ids: str) -> Any:
 
 def test_rollback_walks_back_through_the_history(tmp_path: Path, new_module: Callable[..., Any],
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(Units, "refresh", lambda self, names: None)
+    monkeypatch.setattr(Units, "refresh", lambda self, apps: None)
     monkeypatch.setattr(Units, "main_pid", lambda self, name: None)
     app = built_releases(tmp_path, "r1", "r2", "r3")
     for expected in ("r2", "r1"):

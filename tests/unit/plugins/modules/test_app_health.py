@@ -9,16 +9,20 @@ from collections.abc import Iterator
 
 import pytest
 
-from ansible_collections.appmount.wsgi.plugins.modules.app_health import NoRedirect, status_of
+from ansible_collections.appmount.wsgi.plugins.modules.app_health import NoRedirect, answer_of, leaks
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # the name http.server calls
-        codes = {"/ok/": 200, "/moved": 301, "/gone/": 404, "/down/": 502}
+        codes = {"/ok/": 200, "/moved": 301, "/gone/": 404, "/down/": 502, "/cookies/": 302}
         code = codes.get(self.path, 404)
         self.send_response(code)
         if code == 301:
             self.send_header("Location", "/down/")
+        if code == 302:
+            self.send_header("Location", "/cookies/next")
+            self.send_header("Set-Cookie", "a=1; Path=/cookies")
+            self.send_header("Set-Cookie", "b=2; Path=/")
         self.send_header("Content-Length", "0")
         self.end_headers()
 
@@ -38,9 +42,33 @@ def base_url() -> Iterator[str]:
 @pytest.mark.parametrize(("path", "status"), [("/ok/", 200), ("/moved", 301), ("/gone/", 404), ("/down/", 502)])
 def test_status_of(base_url: str, path: str, status: int) -> None:
     opener = urllib.request.build_opener(NoRedirect, urllib.request.ProxyHandler({}))
-    assert status_of(opener, base_url + path) == status
+    assert answer_of(opener, base_url + path)[0] == status
 
 
 def test_nothing_listening_is_status_0() -> None:
     opener = urllib.request.build_opener(NoRedirect)
-    assert status_of(opener, "http://127.0.0.1:9/") == 0
+    assert answer_of(opener, "http://127.0.0.1:9/") == (0, [])
+
+
+def test_headers_of_a_redirect_with_two_cookies(base_url: str) -> None:
+    opener = urllib.request.build_opener(NoRedirect, urllib.request.ProxyHandler({}))
+    status, headers = answer_of(opener, base_url + "/cookies/")
+    assert status == 302
+    assert leaks(headers, "/cookies") == ["Set-Cookie b Path=/"]
+    assert leaks(headers, "/") == []
+
+
+@pytest.mark.parametrize(("headers", "mount", "found"), [
+    ([("Location", "/blog/about")], "/blog", []),
+    ([("location", "http://example.org/blog/")], "/blog", []),
+    ([("Location", "/about")], "/blog", ["Location /about"]),
+    ([("Location", "http://example.org/login?next=/blog/")], "/blog", ["Location http://example.org/login?next=/blog/"]),
+    ([("Location", "about")], "/blog", []),  # relative: resolved under the request's path
+    ([("Location", "/blogger")], "/blog", ["Location /blogger"]),
+    ([("Set-Cookie", "session=x; HttpOnly; Path=/blog")], "/blog", []),
+    ([("Set-Cookie", "session=x; HttpOnly")], "/blog", []),  # no Path: the request's directory, under the mount
+    ([("SET-COOKIE", "csrftoken=y; path=/; SameSite=Lax")], "/django/site", ["Set-Cookie csrftoken Path=/"]),
+    ([("Set-Cookie", "a=1; Path=/"), ("Location", "/")], "/", []),
+])
+def test_leaks(headers: list[tuple[str, str]], mount: str, found: list[str]) -> None:
+    assert leaks(headers, mount) == found
