@@ -29,6 +29,15 @@ options:
     type: list
     elements: dict
     required: true
+  server_name:
+    description:
+      - With an C(https) I(base_url) - the name sent as SNI and C(Host), and checked against the certificate, while
+        the connection goes to I(base_url)'s address (the host's own nginx).
+    type: str
+  ca_file:
+    description: With an C(https) I(base_url) - the CA the site's certificate chains to (a self-signed certificate
+      itself); the answer counts only when the certificate verifies against it.
+    type: path
   retries:
     description: Attempts for a required app before it counts as failing.
     type: int
@@ -56,6 +65,10 @@ leaks:
   returned: always
 """
 
+import functools
+import http.client
+import socket
+import ssl
 import time
 import urllib.error
 import urllib.parse
@@ -86,6 +99,36 @@ def answer_of(opener: urllib.request.OpenerDirector, url: str) -> Answer:
         return 0, []
 
 
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to ``address`` whatever the URL's host, which stays the SNI, the Host header and the checked name."""
+
+    def __init__(self, host: str, address: tuple[str, int], context: ssl.SSLContext,
+                 timeout: float | None = None) -> None:
+        super().__init__(host, timeout=timeout, context=context)
+        self.address = address
+
+    def connect(self) -> None:
+        sock = socket.create_connection(self.address, self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
+
+
+class PinnedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, address: tuple[str, int], context: ssl.SSLContext) -> None:
+        super().__init__(context=context)
+        self.address, self.pinned_context = address, context
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        connection = functools.partial(_PinnedHTTPSConnection, address=self.address, context=self.pinned_context)
+        return self.do_open(connection, req)
+
+
+def tls_context(ca_file: str) -> ssl.SSLContext:
+    """Verification against ``ca_file`` alone; a leaf in it is a trust anchor (a self-signed certificate)."""
+    context = ssl.create_default_context(cafile=ca_file)
+    context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+    return context
+
+
 def under(path: str, mount: str) -> bool:
     return mount == "/" or path == mount or path.startswith(mount + "/")
 
@@ -112,11 +155,19 @@ def main() -> None:
             "base_url": {"type": "str", "required": True},
             "apps": {"type": "list", "elements": "dict", "required": True},
             "retries": {"type": "int", "default": 15},
+            "server_name": {"type": "str"},
+            "ca_file": {"type": "path"},
         },
         supports_check_mode=True,
     )
-    opener = urllib.request.build_opener(NoRedirect, urllib.request.ProxyHandler({}))
     base = module.params["base_url"].rstrip("/")
+    handlers: list[urllib.request.BaseHandler] = [NoRedirect(), urllib.request.ProxyHandler({})]
+    if base.startswith("https://") and module.params["server_name"]:
+        target = urllib.parse.urlsplit(base)
+        handlers.append(PinnedHTTPSHandler((target.hostname or "127.0.0.1", target.port or 443),
+                                           tls_context(module.params["ca_file"])))
+        base = f"https://{module.params['server_name']}:{target.port or 443}"
+    opener = urllib.request.build_opener(*handlers)
     apps: list[App] = [app for app in module.params["apps"] if app["state"] != "absent"]
     units = Units(Run(module))
     status: dict[str, int] = {}

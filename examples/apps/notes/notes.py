@@ -33,6 +33,8 @@ def env():  # type: ignore[no-untyped-def]
     return jsonify(
         app="notes",
         script_name=request.environ.get("SCRIPT_NAME"),
+        url_scheme=request.environ.get("wsgi.url_scheme"),
+        external=url_for("index", _external=True),
         path_info=request.environ.get("PATH_INFO"),
         visits=session.get("visits", 0),
     )

@@ -24,4 +24,4 @@ def add(request: HttpRequest) -> HttpResponse:
 def env(request: HttpRequest) -> JsonResponse:
     """What the app sees of its mount (the tests compare it with the Flask examples')."""
     return JsonResponse({"app": os.environ.get("APPMOUNT_APP"), "script_name": request.META.get("SCRIPT_NAME"),
-                         "path_info": request.META.get("PATH_INFO")})
+                         "path_info": request.META.get("PATH_INFO"), "is_secure": request.is_secure()})

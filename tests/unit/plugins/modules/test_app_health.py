@@ -9,7 +9,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from ansible_collections.appmount.wsgi.plugins.modules.app_health import NoRedirect, answer_of, leaks
+from ansible_collections.appmount.wsgi.plugins.modules.app_health import (
+    NoRedirect,
+    PinnedHTTPSHandler,
+    answer_of,
+    leaks,
+    tls_context,
+)
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -72,3 +78,46 @@ def test_headers_of_a_redirect_with_two_cookies(base_url: str) -> None:
 ])
 def test_leaks(headers: list[tuple[str, str]], mount: str, found: list[str]) -> None:
     assert leaks(headers, mount) == found
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, str]]:
+    """A loopback HTTPS server with a self-signed certificate for site.test: (port, the certificate's path)."""
+    import datetime
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "site.test")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("site.test")]), critical=False)
+            .sign(key, hashes.SHA256()))
+    directory = tmp_path_factory.mktemp("tls")
+    cert_path, key_path = directory / "fullchain.pem", directory / "privkey.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_path, key_path)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1], str(cert_path)
+    server.shutdown()
+
+
+@pytest.mark.parametrize(("server_name", "status"), [("site.test", 200), ("other.test", 0)])
+def test_https_with_the_site_name_verified_against_its_certificate(
+        tls_server: tuple[int, str], server_name: str, status: int) -> None:
+    port, cert = tls_server
+    opener = urllib.request.build_opener(NoRedirect, urllib.request.ProxyHandler({}),
+                                         PinnedHTTPSHandler(("127.0.0.1", port), tls_context(cert)))
+    assert answer_of(opener, f"https://{server_name}:{port}/ok/")[0] == status

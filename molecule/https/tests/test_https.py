@@ -1,0 +1,127 @@
+"""HTTPS sites: a self-signed one with HSTS and one with its chain from files; redirects from plain HTTP, TLS 1.2
+and 1.3 only, the apps over HTTPS and what they see of it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any, Dict, List
+
+import pytest
+from appmount_testinfra import molecule_hosts
+
+testinfra_hosts = molecule_hosts()
+
+
+def curl(host: Any, *args: str) -> str:
+    return host.check_output("curl -sS -o /dev/null -D - --max-time 20 " + " ".join(args))
+
+
+def test_plain_http_redirects_to_https_with_path_and_query(host: Any) -> None:
+    head = curl(host, "'http://127.0.0.1/blog/about?x=1&y=2'")
+    assert head.startswith("HTTP/1.1 301")
+    assert "Location: https://127.0.0.1/blog/about?x=1&y=2" in head
+
+
+def test_every_app_answers_over_https_with_hsts(host: Any, apps: List[Dict[str, Any]]) -> None:
+    for app in apps:
+        head = curl(host, "-k", f"https://127.0.0.1{app['mount']}/")
+        assert head.split()[1] == "200", app["name"]
+        assert "strict-transport-security: max-age=63072000; includesubdomains" in head.lower()
+
+
+def test_http2_is_offered(host: Any) -> None:
+    assert curl(host, "-k", "--http2", "https://127.0.0.1/tools/ping/").startswith("HTTP/2 200")
+
+
+@pytest.mark.parametrize(("version", "accepted"), [("-tls1_1", False), ("-tls1_2", True), ("-tls1_3", True)])
+def test_protocols(host: Any, version: str, accepted: bool) -> None:
+    out = host.run(f"echo | openssl s_client -connect 127.0.0.1:443 {version} -cipher 'DEFAULT:@SECLEVEL=0' 2>&1")
+    if accepted:
+        assert out.rc == 0 and "Cipher is" in out.stdout and "Cipher is (NONE)" not in out.stdout
+    else:
+        assert out.rc != 0 and "alert protocol version" in out.stdout
+
+
+def test_the_key_is_root_only(host: Any) -> None:
+    key = host.file("/etc/ssl/appmount/appmount/privkey.pem")
+    assert (key.user, key.group, key.mode) == ("root", "root", 0o600)
+    assert host.file("/etc/ssl/appmount/appmount").mode == 0o700
+
+
+def test_the_files_site_serves_its_chain_and_verifies_against_its_ca(host: Any) -> None:
+    ca = (Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "ca.crt").read_text()
+    host.run(f"cat > /tmp/test-ca.crt <<'EOF'\n{ca}EOF")
+    head = curl(host, "--cacert /tmp/test-ca.crt --resolve files.test:443:127.0.0.1", "https://files.test/blog/")
+    assert head.split()[1] == "200"
+    assert "strict-transport-security" not in head.lower()  # HSTS is on for the other site only
+    assert host.file("/etc/ssl/appmount/files/privkey.pem").mode == 0o600
+    # plain HTTP of this site redirects too, to its own name
+    assert "Location: https://files.test/notes/?a=1" in curl(host, "-H 'Host: files.test'", "'http://127.0.0.1/notes/?a=1'")
+
+
+def test_apps_behind_tls_see_https(host: Any) -> None:
+    seen = json.loads(host.check_output("curl -sk https://127.0.0.1/notes/_env"))
+    assert (seen["url_scheme"], seen["external"]) == ("https", "https://127.0.0.1/notes/")
+    assert json.loads(host.check_output("curl -sk https://127.0.0.1/django/site/_env"))["is_secure"] is True
+
+
+def test_django_csrf_origin_check_over_https(host: Any) -> None:
+    jar = "/tmp/jar-https"
+    page = host.check_output(f"curl -sk -c {jar} https://127.0.0.1/django/site/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    post = f"curl -sk -o /dev/null -w '%{{http_code}}' -b {jar} --data 'csrfmiddlewaretoken={token}&text=tls-row'"
+    assert host.check_output(post + " -H 'Origin: https://127.0.0.1' https://127.0.0.1/django/site/add") == "302"
+    assert host.check_output(post + " -H 'Origin: https://evil.example' https://127.0.0.1/django/site/add") == "403"
+
+
+def certs_dir() -> Path:
+    return Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
+
+
+REFUSED_SITES = {
+    "missing key": ({"source": "files", "cert": "files.crt", "key": "nowhere.key"}, ["files.test"],
+                    "nginx_sites[1] (files): tls.key is not a file on the controller"),
+    "key of another certificate": ({"source": "files", "cert": "files.crt", "key": "ca.key"}, ["files.test"],
+                                   "nginx_sites[1] (files): tls.key does not match tls.cert"),
+    "server name of another site": ({"source": "self-signed"}, ["_"],
+                                    "nginx_sites[1] (files): server name '_' is already claimed by site 'appmount'"),
+    "unknown source": ({"source": "acme"}, ["files.test"], "nginx_sites[1] (files): tls.source 'acme' is invalid"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED_SITES))
+def test_bad_sites_are_refused_before_any_change(host: Any, case: str) -> None:
+    from appmount_testinfra import example_apps, playbook
+
+    tls, names, message = REFUSED_SITES[case]
+    tls = {k: (str(certs_dir() / v) if k in ("cert", "key") else v) for k, v in tls.items()}
+    sites = [{"name": "appmount", "server_names": ["_"], "tls": {"source": "self-signed"}, "hsts": True},
+             {"name": "files", "server_names": names, "tls": tls}]
+    snapshot = "find /etc/nginx /etc/ssl/appmount -printf '%p %s %m %T@\\n' | sort | sha256sum"
+    before = host.check_output(snapshot)
+    run = playbook(example_apps(), "-e", json.dumps({"nginx_sites": sites}), "--limit", host.backend.name)
+    assert run.rc != 0 and message in run.output, run.output[-2000:]
+    assert host.check_output(snapshot) == before
+
+
+def test_a_site_removed_from_the_list_leaves_no_trace(host: Any) -> None:
+    from appmount_testinfra import example_apps, playbook
+
+    both = [{"name": "appmount", "server_names": ["_"], "tls": {"source": "self-signed"}, "hsts": True},
+            {"name": "files", "server_names": ["files.test"],
+             "tls": {"source": "files", "cert": str(certs_dir() / "files.crt"), "key": str(certs_dir() / "files.key")}}]
+    limit = ("--limit", host.backend.name)
+    try:
+        run = playbook(example_apps(), "-e", json.dumps({"nginx_sites": both[:1]}), *limit)
+        assert run.rc == 0, run.output[-2000:]
+        for path in ("/etc/nginx/sites-enabled/files.conf", "/etc/nginx/sites-available/files.conf",
+                     "/etc/ssl/appmount/files"):
+            assert not host.file(path).exists, path
+        assert curl(host, "-k", "https://127.0.0.1/blog/").split()[1] == "200"
+    finally:
+        run = playbook(example_apps(), "-e", json.dumps({"nginx_sites": both}), *limit)
+        assert run.rc == 0, run.output[-2000:]
+    assert host.file("/etc/nginx/sites-enabled/files.conf").is_symlink

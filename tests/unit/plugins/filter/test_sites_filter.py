@@ -1,0 +1,88 @@
+"""Unit tests of plugins/filter/sites.py: what ``nginx_sites`` may not be, each refusal naming site and field."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from ansible_collections.appmount.wsgi.plugins.filter.sites import certificate_problem, nginx_restores, sites_errors
+
+NOW = datetime.datetime(2026, 11, 30, tzinfo=datetime.timezone.utc)
+
+
+def pem_pair(days: int = 90, name: str = "example.org") -> tuple[str, str]:
+    """A self-signed certificate valid from yesterday for ``days`` days, and its key, as PEM."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(NOW - datetime.timedelta(days=1)).not_valid_after(NOW + datetime.timedelta(days=days))
+            .sign(key, hashes.SHA256()))
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    return cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem
+
+
+CERT, KEY = pem_pair()
+OTHER_CERT, OTHER_KEY = pem_pair()
+OLD_CERT, OLD_KEY = pem_pair(days=-1)
+FILES: dict[str, str | None] = {"ok.crt": CERT, "ok.key": KEY, "other.key": OTHER_KEY, "old.crt": OLD_CERT,
+                                "old.key": OLD_KEY, "junk.crt": "not a certificate", "missing.key": None}
+
+
+def site(**overrides: Any) -> dict[str, Any]:
+    return {"name": "main", "server_names": ["example.org"], **overrides}
+
+
+def files_tls(cert: str, key: str) -> dict[str, Any]:
+    return {"tls": {"source": "files", "cert": cert, "key": key}}
+
+
+@pytest.mark.parametrize(("sites", "apps", "message"), [
+    ([site(name="Main")], [], "nginx_sites[0] (Main): name 'Main' is invalid"),
+    ([site(server_names=[])], [], "nginx_sites[0] (main): server_names must be a non-empty list"),
+    ([site(server_names=["exa mple.org"])], [], "nginx_sites[0] (main): server_names: 'exa mple.org' is not a host"),
+    ([site(), site(name="tools", server_names=["tools.example.org", "example.org"])], [],
+     "nginx_sites[1] (tools): server name 'example.org' is already claimed by site 'main'"),
+    ([site(tls={"source": "letsencrypt"})], [], "nginx_sites[0] (main): tls.source 'letsencrypt' is invalid"),
+    ([site(tls={"source": "acme"})], [], "nginx_sites[0] (main): tls.source 'acme' is invalid; allowed: none, files"),
+    ([site(**files_tls("nope.crt", "ok.key"))], [], "nginx_sites[0] (main): tls.cert is not a file on the controller"),
+    ([site(**files_tls("ok.crt", "missing.key"))], [], "nginx_sites[0] (main): tls.key is not a file"),
+    ([site(**files_tls("junk.crt", "ok.key"))], [], "nginx_sites[0] (main): tls.cert is not a PEM certificate"),
+    ([site(**files_tls("ok.crt", "other.key"))], [], "nginx_sites[0] (main): tls.key does not match tls.cert"),
+    ([site(**files_tls("old.crt", "old.key"))], [], "nginx_sites[0] (main): tls.cert expired on 2026-11-29"),
+    ([site()], [{"name": "blog", "site": "shop"}],
+     "appmount_apps[0] (blog): site 'shop' is not a site of nginx_sites; sites: main"),
+    ([], [], "nginx_sites must be a non-empty list of sites"),
+])
+def test_sites_errors_refuses(sites: list[Any], apps: list[Any], message: str) -> None:
+    errors = sites_errors(sites, apps, FILES, NOW)
+    assert any(e.startswith(message) for e in errors), errors
+
+
+def test_valid_sites_pass() -> None:
+    sites = [site(**files_tls("ok.crt", "ok.key"), hsts=True),
+             site(name="tools", server_names=["tools.example.org"]),
+             site(name="demo", server_names=["_"], tls={"source": "self-signed"}),
+             site(name="plain", server_names=["plain.example.org"])]
+    assert sites_errors(sites, [{"name": "blog", "site": "tools"}, {"name": "wiki"}], FILES, NOW) == []
+
+
+def test_certificate_problem_is_none_for_a_matching_pair() -> None:
+    assert certificate_problem(CERT, KEY, NOW) is None
+
+
+def test_nginx_restores_puts_back_what_changed() -> None:
+    written = [{"changed": True, "dest": "/etc/nginx/snippets/tls.conf"},
+               {"changed": True, "dest": "/etc/nginx/sites-available/a.conf", "backup_file": "/tmp/a.bak"},
+               {"changed": False, "dest": "/etc/nginx/sites-available/b.conf"}]
+    linked = [{"changed": True, "dest": "/etc/nginx/sites-enabled/a.conf"}, {"changed": False, "dest": "x"}]
+    assert nginx_restores(written, linked) == [
+        "--restore", "/etc/nginx/snippets/tls.conf", "-", "--restore", "/etc/nginx/sites-available/a.conf",
+        "/tmp/a.bak", "--restore", "/etc/nginx/sites-enabled/a.conf", "-"]
