@@ -121,10 +121,10 @@ def nginx_restores(written: Sequence[Mapping[str, Any]], linked: Sequence[Mappin
     it is new; a new link goes away."""
     args: list[str] = []
     for result in written:
-        if result.get("changed"):
+        if result.get("changed") and result.get("dest"):  # check mode reports no dest: nothing was written
             args += ["--restore", str(result["dest"]), str(result.get("backup_file") or "-")]
     for result in linked:
-        if result.get("changed"):
+        if result.get("changed") and result.get("dest"):
             args += ["--restore", str(result["dest"]), "-"]
     return args
 

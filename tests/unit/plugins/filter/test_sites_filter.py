@@ -86,3 +86,7 @@ def test_nginx_restores_puts_back_what_changed() -> None:
     assert nginx_restores(written, linked) == [
         "--restore", "/etc/nginx/snippets/tls.conf", "-", "--restore", "/etc/nginx/sites-available/a.conf",
         "/tmp/a.bak", "--restore", "/etc/nginx/sites-enabled/a.conf", "-"]
+
+
+def test_nginx_restores_skips_results_of_check_mode() -> None:
+    assert nginx_restores([{"changed": True, "diff": {}}], [{"changed": True}]) == []
