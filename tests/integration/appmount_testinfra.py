@@ -167,12 +167,24 @@ def in_journal(host: Any, name: str, text: str, timeout: int = 10) -> bool:
     return bool(host.run(f"timeout {timeout} sh -c {shlex.quote(wait)}").rc == 0)
 
 
+LOAD_STOP = "/tmp/load.stop"
+
+
 def start_load(name: str, urls: List[str], clients: int = 20, seconds: int = 20) -> None:
-    """Start a bounded load inside the container (loopback only); read it with load_result."""
+    """Start a bounded load inside the container (loopback only); read it with load_result.
+
+    It runs for `seconds`, or until stop_load(name), whichever comes first.
+    """
     subprocess.run(["docker", "cp", str(LOAD_TOOL), f"{name}:/usr/local/bin/appmount-load"], check=True)
     targets = " ".join(shlex.quote(f"http://127.0.0.1{u}") for u in urls)
-    get_host(name).run(f"rm -f /tmp/load.json; setsid nohup python3 /usr/local/bin/appmount-load --clients {clients} "
-                       f"--seconds {seconds} {targets} > /tmp/load.json 2>/tmp/load.err < /dev/null &")
+    get_host(name).run(f"rm -f /tmp/load.json {LOAD_STOP}; setsid nohup python3 /usr/local/bin/appmount-load "
+                       f"--clients {clients} --seconds {seconds} --stop-file {LOAD_STOP} {targets} "
+                       "> /tmp/load.json 2>/tmp/load.err < /dev/null &")
+
+
+def stop_load(name: str) -> None:
+    """Let the load started by start_load end now (its clients finish the requests they have sent)."""
+    get_host(name).run(f"touch {LOAD_STOP}")
 
 
 def load_result(name: str, timeout: float = 90) -> Dict[str, Any]:

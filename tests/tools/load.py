@@ -1,6 +1,10 @@
 #!/usr/bin/env python
 """Bounded HTTP load on loopback: N clients for S seconds against some URLs.
 
+With --stop-file, the clients also stop as soon as that file exists, so that a
+test can keep the load up for exactly as long as an event of unknown length
+lasts (S stays the bound).
+
 Prints one JSON line: requests, non_2xx (any status outside 200-299 and any
 connection error, a timeout included), slowest_ms overall and per path, a
 sample of the failures and the wall-clock time (time.time()) at which each
@@ -14,9 +18,10 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import threading
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional
 from urllib.parse import urlsplit
 
 # How long a client waits for a response before counting it as failed. nginx
@@ -26,11 +31,12 @@ from urllib.parse import urlsplit
 TIMEOUT_S = 30
 
 
-def client(urls: List[str], until: float, stats: Dict[str, object], lock: threading.Lock) -> None:
+def client(urls: List[str], until: float, stop_file: Optional[str], stats: Dict[str, object],
+           lock: threading.Lock) -> None:
     done, bad, failures, failed_at = 0, 0, [], []
     slowest: Dict[str, float] = {}
     i = 0
-    while time.monotonic() < until:
+    while time.monotonic() < until and not (stop_file and os.path.exists(stop_file)):
         url = urlsplit(urls[i % len(urls)])
         i += 1
         start, sent_at = time.monotonic(), time.time()
@@ -68,14 +74,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--stop-file", help="stop as soon as this file exists")
     parser.add_argument("urls", nargs="+")
     args = parser.parse_args()
-    if not 1 <= args.clients <= 100 or not 0 < args.seconds <= 120:
-        parser.error("bounded load only: 1-100 clients, at most 120 s")
+    if not 1 <= args.clients <= 100 or not 0 < args.seconds <= 300:
+        parser.error("bounded load only: 1-100 clients, at most 300 s")
     stats: Dict[str, object] = {"requests": 0, "non_2xx": 0, "slowest_ms_by_path": {}, "failures": [], "failed_at": []}
     lock = threading.Lock()
     until = time.monotonic() + args.seconds
-    threads = [threading.Thread(target=client, args=(args.urls, until, stats, lock)) for _client in range(args.clients)]
+    threads = [threading.Thread(target=client, args=(args.urls, until, args.stop_file, stats, lock)) for _client in range(args.clients)]
     for thread in threads:
         thread.start()
     for thread in threads:
