@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 DEMO_PORT ?= 8080
+DEMO_HTTPS_PORT ?= 8443
 APPS ?= examples/apps.yml
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
@@ -77,7 +78,7 @@ compat: images ## unit tests, sanity, converge + idempotence with ansible-core 2
 test: lint unit sanity package-test molecule compat ## everything CI runs
 
 demo: $(STAMP) ## deploy the example apps (or APPS=file.yml) into a local Debian 12 container
-	DEMO_PORT=$(DEMO_PORT) APPS=$(APPS) scripts/demo.sh
+	DEMO_PORT=$(DEMO_PORT) DEMO_HTTPS_PORT=$(DEMO_HTTPS_PORT) APPS=$(APPS) scripts/demo.sh
 
 demo-down: ## remove the demo container
 	docker rm -f appmount-demo

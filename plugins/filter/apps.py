@@ -19,6 +19,7 @@ from ansible_collections.appmount.wsgi.plugins.module_utils import envfile
 from ansible_collections.appmount.wsgi.plugins.module_utils import limits as unit_limits
 from ansible_collections.appmount.wsgi.plugins.module_utils.app import App, Code
 from ansible_collections.appmount.wsgi.plugins.plugin_utils import appspec
+from ansible_collections.appmount.wsgi.plugins.plugin_utils.refusals import collector, item_label
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}\Z")
 SEGMENT_RE = re.compile(r"^[A-Za-z0-9_~.-]+\Z")
@@ -66,11 +67,6 @@ def join_url(mount: str, url: str) -> str:
 def resolve_source(path: str, base_dir: str) -> str:
     """An absolute, normalized controller path for ``source.path``."""
     return os.path.normpath(path if os.path.isabs(path) else os.path.join(base_dir, path))
-
-
-def _app_label(index: int, app: Any) -> str:
-    name = app.get("name") if isinstance(app, Mapping) else None
-    return f"appmount_apps[{index}] ({name})" if isinstance(name, str) and name else f"appmount_apps[{index}]"
 
 
 def _check_app(app: AppSpec, base_dir: str, err: Callable[[str], None]) -> None:
@@ -179,14 +175,14 @@ def _check_conflicts(apps: Sequence[Any], errors: list[str]) -> None:
         name, mount = app.get("name"), app.get("mount")
         if isinstance(name, str):
             if name in seen_names:
-                errors.append(f"{_app_label(i, app)}: name '{name}' is already used by "
-                              f"appmount_apps[{seen_names[name]}]; names must be unique")
+                collector(errors, item_label("appmount_apps", i, app))(
+                    f"name '{name}' is already used by appmount_apps[{seen_names[name]}]; names must be unique")
             seen_names.setdefault(name, i)
         if isinstance(mount, str):
             if mount in seen_mounts:
                 other = apps[seen_mounts[mount]]
-                errors.append(f"{_app_label(i, app)}: mount '{mount}' is already used by app "
-                              f"'{other.get('name')}'; mounts must be unique")
+                collector(errors, item_label("appmount_apps", i, app))(
+                    f"mount '{mount}' is already used by app '{other.get('name')}'; mounts must be unique")
             seen_mounts.setdefault(mount, i)
     for i, app in enumerate(apps):
         if not _is_live(app) or not isinstance(app.get("static"), list) or not isinstance(app.get("mount"), str):
@@ -197,13 +193,8 @@ def _check_conflicts(apps: Sequence[Any], errors: list[str]) -> None:
             full = join_url(app["mount"], entry["url"])
             if full in seen_mounts:
                 other = apps[seen_mounts[full]]
-                errors.append(f"{_app_label(i, app)}: static url '{full}' collides with the mount of app "
-                              f"'{other.get('name')}'; choose another url")
-
-
-def _collector(errors: list[str], label: str) -> Callable[[str], None]:
-    """A function that adds a message to ``errors``, prefixed with the app's label."""
-    return lambda msg: errors.append(f"{label}: {msg}")
+                collector(errors, item_label("appmount_apps", i, app))(
+                    f"static url '{full}' collides with the mount of app '{other.get('name')}'; choose another url")
 
 
 def apps_errors(apps: Any, base_dir: str = ".") -> list[str]:
@@ -217,7 +208,7 @@ def apps_errors(apps: Any, base_dir: str = ".") -> list[str]:
         if not isinstance(app, Mapping):
             errors.append(f"appmount_apps[{i}] must be a mapping with at least name, mount and module")
             continue
-        _check_app(app, base_dir, _collector(errors, _app_label(i, app)))
+        _check_app(app, base_dir, collector(errors, item_label("appmount_apps", i, app)))
     _check_conflicts(apps, errors)
     return errors
 

@@ -12,6 +12,7 @@ passed in as ``files``: path -> content, or None when the file does not exist.
 from __future__ import annotations
 
 import datetime
+import os
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Callable
@@ -22,16 +23,17 @@ try:  # ansible-core needs it, so a controller has it; ansible-test's import che
 except ImportError:  # pragma: no cover
     x509 = serialization = None  # type: ignore[assignment]
 
+from ansible_collections.appmount.wsgi.plugins.plugin_utils.appspec import role_spec, with_defaults
+from ansible_collections.appmount.wsgi.plugins.plugin_utils.refusals import collector, item_label
+
 SITE_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}\Z")
 # a host name as a certificate can carry it: labels of letters, digits and '-', optionally one leading '*.'
 SERVER_NAME_RE = re.compile(r"^(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
                             r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\Z")
-SOURCES = ("none", "files", "self-signed")
-
-
-def _label(index: int, site: Any) -> str:
-    name = site.get("name") if isinstance(site, Mapping) else None
-    return f"nginx_sites[{index}] ({name})" if isinstance(name, str) and name else f"nginx_sites[{index}]"
+SOURCES = ("none", "files", "acme", "self-signed")
+# what certbot accepts as a contact: one address, no spaces or commas
+EMAIL_RE = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+\Z")
+NGINX_SPEC = os.path.join(os.path.dirname(__file__), "..", "..", "roles", "nginx", "meta", "argument_specs.yml")
 
 
 def certificate_problem(cert_pem: str | None, key_pem: str | None, now: datetime.datetime) -> str | None:
@@ -80,10 +82,23 @@ def _check_site(site: Mapping[str, Any], files: Mapping[str, str | None], now: d
         problem = certificate_problem(files.get(str(tls.get("cert"))), files.get(str(tls.get("key"))), now)
         if problem:
             err(problem)
+    elif source == "acme":
+        _check_acme(tls, names, err)
 
 
-def _collector(errors: list[str], label: str) -> Callable[[str], None]:
-    return lambda msg: errors.append(f"{label}: {msg}")
+def _check_acme(tls: Mapping[str, Any], names: list[Any], err: Callable[[str], None]) -> None:
+    """What an ACME CA would refuse, or what HTTP-01 cannot prove: a contact, an https directory, DNS names."""
+    email = tls.get("email")
+    if not isinstance(email, str) or not EMAIL_RE.match(email):
+        err(f"tls.email {email!r} is not an email address; an ACME account needs a contact")
+    url = tls.get("directory_url")  # sites_with_defaults gives it the spec's default
+    if url is not None and (not isinstance(url, str) or not re.match(r"^https://[^/\s]+(/\S*)?\Z", url)):
+        err(f"tls.directory_url {url!r} is not an https:// URL")
+    for server_name in names:
+        if isinstance(server_name, str) and (server_name == "_" or server_name.startswith("*.")
+                                             or "." not in server_name or server_name.replace(".", "").isdigit()):
+            err(f"server_names: {server_name!r} is not a DNS name that an ACME CA can check over HTTP-01 "
+                "(no '_', wildcard, IP address or single label)")
 
 
 def sites_errors(sites: Any, apps: Any = None, files: Mapping[str, str | None] | None = None,
@@ -98,8 +113,8 @@ def sites_errors(sites: Any, apps: Any = None, files: Mapping[str, str | None] |
         if not isinstance(site, Mapping):
             errors.append(f"nginx_sites[{i}] must be a mapping with at least name and server_names")
             continue
-        label = _label(i, site)
-        _check_site(site, files or {}, now, _collector(errors, label))
+        label = item_label("nginx_sites", i, site)
+        _check_site(site, files or {}, now, collector(errors, label))
         for server_name in site.get("server_names") or []:
             if not isinstance(server_name, str):
                 continue
@@ -113,6 +128,33 @@ def sites_errors(sites: Any, apps: Any = None, files: Mapping[str, str | None] |
             errors.append(f"appmount_apps[{i}] ({app.get('name')}): site {app['site']!r} is not a site of "
                           f"nginx_sites; sites: {', '.join(str(k) for k in known)}")
     return errors
+
+
+def sites_with_defaults(sites: Any) -> Any:
+    """``nginx_sites`` with the defaults of the nginx role's spec for what each site leaves out (its single owner);
+    anything that is not a list of mappings as it is, for ``sites_errors`` to refuse."""
+    if not isinstance(sites, list) or not all(isinstance(site, Mapping) for site in sites):
+        return sites
+    options = role_spec("main", NGINX_SPEC)["nginx_sites"]["options"]
+    return [with_defaults(site, options) for site in sites]
+
+
+# certbot's lines that say nothing about why an order failed
+_CERTBOT_NOISE = ("Saving debug log", "Ask for help", "Hint:", "Requesting a certificate", "See the logfile",
+                  "Some challenges have failed", "An unexpected error occurred")
+
+
+def acme_failure(result: Mapping[str, Any]) -> str:
+    """One line for a failed ``certbot certonly`` of a site (a registered loop result): the site, the CA, and
+    what the CA or the connection to it answered."""
+    item = result.get("item") or {}
+    tls = item.get("tls") or {}
+    output = f"{result.get('stdout', '')}\n{result.get('stderr', '')}"
+    lines = [line.strip() for line in output.splitlines()]
+    said = [line for line in lines if line and not line.startswith(_CERTBOT_NOISE)]
+    answer = " ".join(said)[-700:] or f"certbot exited with {result.get('rc')}"
+    return (f"nginx_sites {item.get('name')}: the ACME order at {tls.get('directory_url')} failed, the site keeps "
+            f"what it served: {answer}")
 
 
 def nginx_restores(written: Sequence[Mapping[str, Any]], linked: Sequence[Mapping[str, Any]] = ()) -> list[str]:
@@ -133,4 +175,5 @@ class FilterModule:
     """appmount.wsgi site filters."""
 
     def filters(self) -> dict[str, Callable[..., Any]]:
-        return {"sites_errors": sites_errors, "nginx_restores": nginx_restores}
+        return {"sites_errors": sites_errors, "sites_with_defaults": sites_with_defaults, "acme_failure": acme_failure,
+                "nginx_restores": nginx_restores}

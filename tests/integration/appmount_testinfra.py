@@ -170,15 +170,18 @@ def in_journal(host: Any, name: str, text: str, timeout: int = 10) -> bool:
 LOAD_STOP = "/tmp/load.stop"
 
 
-def start_load(name: str, urls: List[str], clients: int = 20, seconds: int = 20) -> None:
-    """Start a bounded load inside the container (loopback only); read it with load_result.
+def start_load(name: str, urls: List[str], clients: int = 20, seconds: int = 20, base: str = "http://127.0.0.1",
+               cafile: str = "") -> None:
+    """Start a bounded load inside the container (on itself only); read it with load_result.
 
-    It runs for `seconds`, or until stop_load(name), whichever comes first.
+    It runs for `seconds`, or until stop_load(name), whichever comes first. Paths are relative to `base`; an
+    https base is verified against `cafile`.
     """
     subprocess.run(["docker", "cp", str(LOAD_TOOL), f"{name}:/usr/local/bin/appmount-load"], check=True)
-    targets = " ".join(shlex.quote(f"http://127.0.0.1{u}") for u in urls)
+    targets = " ".join(shlex.quote(f"{base}{u}") for u in urls)
+    options = f"--cafile {shlex.quote(cafile)} " if cafile else ""
     get_host(name).run(f"rm -f /tmp/load.json {LOAD_STOP}; setsid nohup python3 /usr/local/bin/appmount-load "
-                       f"--clients {clients} --seconds {seconds} --stop-file {LOAD_STOP} {targets} "
+                       f"{options}--clients {clients} --seconds {seconds} --stop-file {LOAD_STOP} {targets} "
                        "> /tmp/load.json 2>/tmp/load.err < /dev/null &")
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Bounded HTTP load on loopback: N clients for S seconds against some URLs.
 
-With --stop-file, the clients also stop as soon as that file exists, so that a
+HTTPS URLs are verified against --cafile (the system's CAs without it), with
+the URL's host name as SNI. With --stop-file, the clients also stop as soon as that file exists, so that a
 test can keep the load up for exactly as long as an event of unknown length
 lasts (S stays the bound).
 
@@ -19,10 +20,11 @@ import argparse
 import http.client
 import json
 import os
+import ssl
 import threading
 import time
 from typing import Dict, List, Optional
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 # How long a client waits for a response before counting it as failed. nginx
 # itself waits 60 s for uWSGI (uwsgi_read_timeout); while an app reloads its
@@ -31,8 +33,14 @@ from urllib.parse import urlsplit
 TIMEOUT_S = 30
 
 
-def client(urls: List[str], until: float, stop_file: Optional[str], stats: Dict[str, object],
-           lock: threading.Lock) -> None:
+def connection(url: SplitResult, context: ssl.SSLContext) -> http.client.HTTPConnection:
+    if url.scheme == "https":
+        return http.client.HTTPSConnection(url.netloc, timeout=TIMEOUT_S, context=context)
+    return http.client.HTTPConnection(url.netloc, timeout=TIMEOUT_S)
+
+
+def client(urls: List[str], until: float, stop_file: Optional[str], context: ssl.SSLContext,
+           stats: Dict[str, object], lock: threading.Lock) -> None:
     done, bad, failures, failed_at = 0, 0, [], []
     slowest: Dict[str, float] = {}
     i = 0
@@ -42,7 +50,7 @@ def client(urls: List[str], until: float, stop_file: Optional[str], stats: Dict[
         start, sent_at = time.monotonic(), time.time()
         # a new connection per request: a failure is the server's, never a
         # keep-alive connection that a reloading nginx closed between requests
-        conn = http.client.HTTPConnection(url.netloc, timeout=TIMEOUT_S)
+        conn = connection(url, context)
         try:
             conn.request("GET", url.path or "/", headers={"Connection": "close"})
             response = conn.getresponse()
@@ -75,14 +83,16 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--stop-file", help="stop as soon as this file exists")
+    parser.add_argument("--cafile", help="CA certificates (PEM) that HTTPS URLs are verified against")
     parser.add_argument("urls", nargs="+")
     args = parser.parse_args()
     if not 1 <= args.clients <= 100 or not 0 < args.seconds <= 300:
         parser.error("bounded load only: 1-100 clients, at most 300 s")
     stats: Dict[str, object] = {"requests": 0, "non_2xx": 0, "slowest_ms_by_path": {}, "failures": [], "failed_at": []}
     lock = threading.Lock()
+    context = ssl.create_default_context(cafile=args.cafile)
     until = time.monotonic() + args.seconds
-    threads = [threading.Thread(target=client, args=(args.urls, until, args.stop_file, stats, lock)) for _client in range(args.clients)]
+    threads = [threading.Thread(target=client, args=(args.urls, until, args.stop_file, context, stats, lock)) for _client in range(args.clients)]
     for thread in threads:
         thread.start()
     for thread in threads:

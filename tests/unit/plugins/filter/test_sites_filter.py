@@ -11,7 +11,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from ansible_collections.appmount.wsgi.plugins.filter.sites import certificate_problem, nginx_restores, sites_errors
+from ansible_collections.appmount.wsgi.plugins.filter.sites import (
+    acme_failure,
+    certificate_problem,
+    nginx_restores,
+    sites_errors,
+    sites_with_defaults,
+)
 
 NOW = datetime.datetime(2026, 11, 30, tzinfo=datetime.timezone.utc)
 
@@ -51,7 +57,19 @@ def files_tls(cert: str, key: str) -> dict[str, Any]:
     ([site(), site(name="tools", server_names=["tools.example.org", "example.org"])], [],
      "nginx_sites[1] (tools): server name 'example.org' is already claimed by site 'main'"),
     ([site(tls={"source": "letsencrypt"})], [], "nginx_sites[0] (main): tls.source 'letsencrypt' is invalid"),
-    ([site(tls={"source": "acme"})], [], "nginx_sites[0] (main): tls.source 'acme' is invalid; allowed: none, files"),
+    ([site(tls={"source": "acme"})], [], "nginx_sites[0] (main): tls.email None is not an email address"),
+    ([site(tls={"source": "acme", "email": "ops at example.org"})], [],
+     "nginx_sites[0] (main): tls.email 'ops at example.org' is not an email address"),
+    ([site(tls={"source": "acme", "email": "ops@example.org", "directory_url": "http://ca.example.org/dir"})], [],
+     "nginx_sites[0] (main): tls.directory_url 'http://ca.example.org/dir' is not an https:// URL"),
+    ([site(server_names=["_"], tls={"source": "acme", "email": "ops@example.org"})], [],
+     "nginx_sites[0] (main): server_names: '_' is not a DNS name that an ACME CA can check"),
+    ([site(server_names=["*.example.org"], tls={"source": "acme", "email": "ops@example.org"})], [],
+     "nginx_sites[0] (main): server_names: '*.example.org' is not a DNS name"),
+    ([site(server_names=["192.0.2.1"], tls={"source": "acme", "email": "ops@example.org"})], [],
+     "nginx_sites[0] (main): server_names: '192.0.2.1' is not a DNS name"),
+    ([site(server_names=["localhost"], tls={"source": "acme", "email": "ops@example.org"})], [],
+     "nginx_sites[0] (main): server_names: 'localhost' is not a DNS name"),
     ([site(**files_tls("nope.crt", "ok.key"))], [], "nginx_sites[0] (main): tls.cert is not a file on the controller"),
     ([site(**files_tls("ok.crt", "missing.key"))], [], "nginx_sites[0] (main): tls.key is not a file"),
     ([site(**files_tls("junk.crt", "ok.key"))], [], "nginx_sites[0] (main): tls.cert is not a PEM certificate"),
@@ -70,7 +88,8 @@ def test_valid_sites_pass() -> None:
     sites = [site(**files_tls("ok.crt", "ok.key"), hsts=True),
              site(name="tools", server_names=["tools.example.org"]),
              site(name="demo", server_names=["_"], tls={"source": "self-signed"}),
-             site(name="plain", server_names=["plain.example.org"])]
+             site(name="plain", server_names=["plain.example.org"]),
+             site(name="acme", server_names=["acme.example.org"], tls={"source": "acme", "email": "ops@example.org"})]
     assert sites_errors(sites, [{"name": "blog", "site": "tools"}, {"name": "wiki"}], FILES, NOW) == []
 
 
@@ -90,3 +109,26 @@ def test_nginx_restores_puts_back_what_changed() -> None:
 
 def test_nginx_restores_skips_results_of_check_mode() -> None:
     assert nginx_restores([{"changed": True, "diff": {}}], [{"changed": True}]) == []
+
+
+def test_sites_with_defaults_fills_sub_options_from_the_spec() -> None:
+    sites = sites_with_defaults([site(tls={"source": "acme", "email": "ops@example.org"}), site(name="plain")])
+    assert sites[0]["tls"]["directory_url"] == "https://acme-v02.api.letsencrypt.org/directory"
+    assert (sites[0]["hsts"], sites[0]["behind_balancer"]) == (False, False)
+    assert "tls" not in sites[1]
+    assert sites_with_defaults("not a list") == "not a list"
+
+
+def test_acme_failure_names_the_site_the_ca_and_its_answer() -> None:
+    stderr = ("Saving debug log to /var/log/letsencrypt/letsencrypt.log\n"
+              "Certbot failed to authenticate some domains (authenticator: webroot). The Certificate Authority "
+              "reported these problems:\n  Domain: nowhere.test\n  Type:   dns\n  Detail: lookup nowhere.test: "
+              "no such host\n\nHint: The Certificate Authority failed to download the temporary challenge files\n"
+              "Some challenges have failed.\nAsk for help or search for solutions at https://community.letsencrypt.org")
+    result = {"rc": 1, "stderr": stderr,
+              "item": {"name": "shop", "tls": {"directory_url": "https://ca.test/dir"}}}
+    message = acme_failure(result)
+    assert message.startswith("nginx_sites shop: the ACME order at https://ca.test/dir failed")
+    assert "Domain: nowhere.test Type:   dns Detail: lookup nowhere.test: no such host" in message
+    assert "Hint" not in message and "Saving debug log" not in message
+    assert acme_failure({"rc": 1, "stderr": "", "item": {"name": "a", "tls": {}}}).endswith("certbot exited with 1")

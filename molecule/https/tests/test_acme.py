@@ -1,0 +1,124 @@
+"""The ACME site: a certificate from the scenario's local CA (pebble), renewed by Debian's certbot.timer service
+under load, and orders that fail (a challenge the CA cannot check, a CA it cannot reach) leaving things as they were.
+
+Each app host's ACME name is HOST.test, which the scenario network's DNS resolves to the host itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from appmount_testinfra import (
+    example_apps,
+    get_host,
+    load_result,
+    molecule_hosts,
+    molecule_names,
+    playbook,
+    start_load,
+    stop_load,
+)
+from https_sites import PEBBLE, acme_site, converge_sites, files_site, self_signed_site, site_vars
+
+testinfra_hosts = molecule_hosts()
+
+LISTENER_CA = "/etc/ssl/appmount-acme-ca.pem"  # nginx_acme_ca_file, as the role installs it
+ROOT = "/root/pebble-root.pem"
+LINEAGE = "/etc/letsencrypt/live/appmount-acme"
+
+
+def name(host: Any) -> str:
+    return f"{host.backend.name}.test"
+
+
+def served_serial(host: Any) -> str:
+    """The serial of the certificate that nginx serves for the host's ACME name, verified against pebble's root."""
+    host.check_output(f"curl -fsS --cacert {LISTENER_CA} -o {ROOT} https://pebble:15000/roots/0")
+    out = host.check_output(f"echo | openssl s_client -connect {name(host)}:443 -servername {name(host)} "
+                            f"-CAfile {ROOT} -verify_return_error 2>/dev/null | openssl x509 -noout -serial")
+    return str(out)
+
+
+def test_the_acme_site_serves_a_certificate_of_the_local_ca(host: Any) -> None:
+    assert served_serial(host).startswith("serial=")
+    # a client that trusts the CA's root completes an HTTPS request to an app
+    out = host.check_output(f"curl -sS --cacert {ROOT} -o /dev/null -w '%{{http_code}}' https://{name(host)}/blog/")
+    assert out == "200"
+    assert host.check_output(f"stat -L -c '%U %a' {LINEAGE}/privkey.pem") == "root 600"
+    assert host.check_output("readlink /etc/ssl/appmount/acme/fullchain.pem") == f"{LINEAGE}/fullchain.pem"
+    # plain HTTP moves to HTTPS, except the challenges
+    head = host.check_output(f"curl -sS -o /dev/null -D - 'http://{name(host)}/notes/?q=1'")
+    assert head.startswith("HTTP/1.1 301") and f"Location: https://{name(host)}/notes/?q=1" in head
+    assert "HTTP/1.1 404" in host.check_output(f"curl -sS -o /dev/null -D - http://{name(host)}/.well-known/acme-challenge/x")
+
+
+def test_the_timer_s_renewal_under_load_fails_no_request_and_serves_the_new_certificate(host: Any) -> None:
+    before = served_serial(host)
+    assert host.service("certbot.timer").is_enabled
+    host.check_output("echo 'force-renewal = True' >> /etc/letsencrypt/cli.ini")
+    try:
+        start_load(host.backend.name, ["/blog/about", "/tools/ping/", "/notes/"], clients=10, seconds=120,
+                   base=f"https://{name(host)}", cafile=ROOT)
+        host.check_output("sleep 2; systemctl start certbot.service")  # the timer's service; oneshot, so it waits
+        host.check_output("sleep 2")
+        stop_load(host.backend.name)
+        result = load_result(host.backend.name)
+    finally:
+        host.check_output("sed -i '/^force-renewal = True$/d' /etc/letsencrypt/cli.ini")
+    print(f"\nRENEWAL {host.backend.name}: requests={result['requests']} non_2xx={result['non_2xx']} "
+          f"slowest_ms={result['slowest_ms']} failures={result['failures']}")
+    assert host.check_output("systemctl show -P Result certbot.service") == "success"
+    assert result["non_2xx"] == 0, result
+    assert result["requests"] > 100
+    after = served_serial(host)
+    assert after != before, "nginx must serve the renewed certificate"
+    assert int(host.check_output(f"ls {LINEAGE.replace('live', 'archive')}/cert*.pem | wc -l")) >= 2
+
+
+def test_failed_orders_fail_the_play_and_leave_each_site_as_it_was() -> None:
+    """Both kinds at once, on both hosts: a new site whose name the CA cannot resolve (its challenge fails), and
+    the existing site with a new name (which needs an order) at a CA that does not answer."""
+    hosts = [get_host(n) for n in molecule_names()]
+    serial = {h.backend.name: served_serial(h) for h in hosts}
+    unreachable = acme_site(names=["{{ inventory_hostname }}.test", "www.{{ inventory_hostname }}.test"],
+                            directory_url="https://pebble:14999/dir")
+    try:
+        run = playbook(example_apps(), "-e", site_vars([self_signed_site(), files_site(), unreachable,
+                                                        acme_site("nowhere", ["nowhere.test"])]))
+        assert run.rc != 0
+        failed = run.output.split(f"nginx_sites nowhere: the ACME order at {PEBBLE} failed", 1)
+        assert len(failed) == 2 and "nowhere.test" in failed[1][:2000], run.output[-3000:]
+        failed = run.output.split("nginx_sites acme: the ACME order at https://pebble:14999/dir failed", 1)
+        assert len(failed) == 2 and "14999" in failed[1][:2000], run.output[-3000:]
+        for host in hosts:
+            # the existing site keeps its certificate; the new one serves its apps over plain HTTP only
+            assert served_serial(host) == serial[host.backend.name]
+            head = host.check_output("curl -sS -o /dev/null -D - -H 'Host: nowhere.test' http://127.0.0.1/blog/")
+            assert head.startswith("HTTP/1.1 200"), head
+            assert "listen 443" not in host.file("/etc/nginx/sites-available/nowhere.conf").content_string
+    finally:
+        run = playbook(example_apps(), "-e", converge_sites())
+        assert run.rc == 0, run.output[-3000:]
+    for host in hosts:
+        assert not host.file("/etc/nginx/sites-available/nowhere.conf").exists
+        assert served_serial(host) == serial[host.backend.name]
+
+
+def test_removed_sites_leave_no_trace() -> None:
+    """The files site and the ACME site go, on both hosts: files, links, certificates and certbot's lineage."""
+    hosts = [get_host(n) for n in molecule_names()]
+    try:
+        run = playbook(example_apps(), "-e", site_vars([self_signed_site()]))
+        assert run.rc == 0, run.output[-3000:]
+        for host in hosts:
+            for path in ("/etc/nginx/sites-enabled/files.conf", "/etc/nginx/sites-available/files.conf",
+                         "/etc/ssl/appmount/files", "/etc/nginx/sites-enabled/acme.conf", "/etc/ssl/appmount/acme",
+                         LINEAGE, "/etc/letsencrypt/renewal/appmount-acme.conf"):
+                assert not host.file(path).exists, f"{host.backend.name}: {path}"
+            assert host.check_output("curl -sk -o /dev/null -w '%{http_code}' https://127.0.0.1/blog/") == "200"
+    finally:
+        run = playbook(example_apps(), "-e", converge_sites())  # the ACME site makes a new order
+        assert run.rc == 0, run.output[-3000:]
+    for host in hosts:
+        assert host.file("/etc/nginx/sites-enabled/files.conf").is_symlink
+        assert served_serial(host).startswith("serial=")
