@@ -173,16 +173,15 @@ def _check_conflicts(apps: Sequence[Any], errors: list[str]) -> None:
         if not _is_live(app):
             continue
         name, mount = app.get("name"), app.get("mount")
+        err = collector(errors, item_label("appmount_apps", i, app))
         if isinstance(name, str):
             if name in seen_names:
-                collector(errors, item_label("appmount_apps", i, app))(
-                    f"name '{name}' is already used by appmount_apps[{seen_names[name]}]; names must be unique")
+                err(f"name '{name}' is already used by appmount_apps[{seen_names[name]}]; names must be unique")
             seen_names.setdefault(name, i)
         if isinstance(mount, str):
             if mount in seen_mounts:
                 other = apps[seen_mounts[mount]]
-                collector(errors, item_label("appmount_apps", i, app))(
-                    f"mount '{mount}' is already used by app '{other.get('name')}'; mounts must be unique")
+                err(f"mount '{mount}' is already used by app '{other.get('name')}'; mounts must be unique")
             seen_mounts.setdefault(mount, i)
     for i, app in enumerate(apps):
         if not _is_live(app) or not isinstance(app.get("static"), list) or not isinstance(app.get("mount"), str):
