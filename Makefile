@@ -11,7 +11,7 @@ DEMO_HTTPS_PORT ?= 8443
 APPS ?= examples/apps.yml
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: help setup docker images lint unit docs sanity package-test molecule compat test demo demo-down bench
+.PHONY: help setup docker images lint unit docs sanity package-test molecule compat test demo demo-test demo-down bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -75,10 +75,13 @@ compat: images ## unit tests, sanity, converge + idempotence with ansible-core 2
 	    || status=1; \
 	  molecule destroy -s default >/dev/null 2>&1; exit $$status
 
-test: lint unit sanity package-test molecule compat ## everything CI runs
+test: lint unit sanity package-test demo-test molecule compat ## everything CI runs
 
 demo: $(STAMP) ## deploy the example apps (or APPS=file.yml) into a local Debian 12 container
 	DEMO_PORT=$(DEMO_PORT) DEMO_HTTPS_PORT=$(DEMO_HTTPS_PORT) APPS=$(APPS) scripts/demo.sh
+
+demo-test: $(STAMP) images ## make demo twice, on ports of its own (the second time on others): HTTPS, summary, redirect
+	tests/demo/run.sh
 
 demo-down: ## remove the demo container
 	docker rm -f appmount-demo

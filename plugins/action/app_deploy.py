@@ -78,7 +78,7 @@ def archive(root: str, dest: str) -> None:
 class ActionModule(ActionBase):
     TRANSFERS_FILES = True
     _VALID_ARGS = frozenset(("apps", "templates", "files", "keep_releases", "rollback", "nginx_apply",
-                             "run_once_hooks"))
+                             "run_once_hooks", "sites"))
 
     def read_text(self, path: str) -> str:
         """A template's text (decrypted when vaulted)."""
@@ -91,7 +91,7 @@ class ActionModule(ActionBase):
         finally:
             self._loader.cleanup_tmp_file(real)
 
-    def render(self, template: str, task_vars: dict[str, Any], item: App | None = None) -> str:
+    def render(self, template: str, task_vars: dict[str, Any], item: App | dict[str, Any] | None = None) -> str:
         path = self._find_needle("templates", template)
         source = trust_as_template(self.read_text(path))
         variables = dict(task_vars, item=item)
@@ -141,6 +141,10 @@ class ActionModule(ActionBase):
             files = [{"path": f["path"], "mode": f.get("mode", "0644"), "kind": f.get("kind", "nginx"),
                       "content": self.render(f["template"], task_vars) if "template" in f
                       else self.read_text(self._find_needle("files", f["src"]))} for f in args.get("files") or []]
+            if "nginx_default" in templates:  # each site's answer outside its apps, in its locations directory
+                files += [{"path": f"{site['locations_dir']}/locations-enabled/_default.conf", "mode": "0644",
+                           "kind": "nginx", "content": self.render(templates["nginx_default"], task_vars, site)}
+                          for site in args.get("sites") or []]
             if any(app["code"]["kind"] == "path" for app in apps):
                 probe = self._execute_module(MODULE, module_args=dict(common, apps=apps, probe=True),
                                              task_vars=task_vars)

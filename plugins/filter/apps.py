@@ -19,6 +19,7 @@ from ansible_collections.appmount.wsgi.plugins.module_utils import envfile
 from ansible_collections.appmount.wsgi.plugins.module_utils import limits as unit_limits
 from ansible_collections.appmount.wsgi.plugins.module_utils.app import App, Code
 from ansible_collections.appmount.wsgi.plugins.plugin_utils import appspec
+from ansible_collections.appmount.wsgi.plugins.plugin_utils.conflicts import check_conflicts, join_url
 from ansible_collections.appmount.wsgi.plugins.plugin_utils.refusals import collector, item_label
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}\Z")
@@ -57,11 +58,6 @@ def relative_path_problem(path: Any) -> str | None:
     if ".." in path.split("/"):
         return "must not contain '..'"
     return None
-
-
-def join_url(mount: str, url: str) -> str:
-    """The full URL of ``url`` under ``mount`` ("/" + "/static" is "/static")."""
-    return url if mount == "/" else mount + url
 
 
 def resolve_source(path: str, base_dir: str) -> str:
@@ -161,43 +157,9 @@ def _check_static(app: AppSpec, err: Callable[[str], None]) -> None:
                 "(or use root: release, the directory that hooks write)")
 
 
-def _is_live(app: Any) -> bool:
-    """Absent apps are being removed: they cannot conflict with the others."""
-    return isinstance(app, Mapping) and app.get("state", appspec.app_defaults()["state"]) != "absent"
-
-
-def _check_conflicts(apps: Sequence[Any], errors: list[str]) -> None:
-    seen_names: dict[str, int] = {}
-    seen_mounts: dict[str, int] = {}
-    for i, app in enumerate(apps):
-        if not _is_live(app):
-            continue
-        name, mount = app.get("name"), app.get("mount")
-        err = collector(errors, item_label("appmount_apps", i, app))
-        if isinstance(name, str):
-            if name in seen_names:
-                err(f"name '{name}' is already used by appmount_apps[{seen_names[name]}]; names must be unique")
-            seen_names.setdefault(name, i)
-        if isinstance(mount, str):
-            if mount in seen_mounts:
-                other = apps[seen_mounts[mount]]
-                err(f"mount '{mount}' is already used by app '{other.get('name')}'; mounts must be unique")
-            seen_mounts.setdefault(mount, i)
-    for i, app in enumerate(apps):
-        if not _is_live(app) or not isinstance(app.get("static"), list) or not isinstance(app.get("mount"), str):
-            continue
-        for entry in app["static"]:
-            if not isinstance(entry, Mapping) or not isinstance(entry.get("url"), str):
-                continue
-            full = join_url(app["mount"], entry["url"])
-            if full in seen_mounts:
-                other = apps[seen_mounts[full]]
-                collector(errors, item_label("appmount_apps", i, app))(
-                    f"static url '{full}' collides with the mount of app '{other.get('name')}'; choose another url")
-
-
-def apps_errors(apps: Any, base_dir: str = ".") -> list[str]:
-    """Every problem in ``appmount_apps``, each naming the app and the field."""
+def apps_errors(apps: Any, base_dir: str = ".", sites: Sequence[str] = ()) -> list[str]:
+    """Every problem in ``appmount_apps``, each naming the app and the field. ``sites`` names the nginx role's sites
+    (``nginx_site_endpoints``), the first serving the apps without ``site``; empty - sites are not checked."""
     if apps is None:
         return []
     if not isinstance(apps, list):
@@ -207,22 +169,32 @@ def apps_errors(apps: Any, base_dir: str = ".") -> list[str]:
         if not isinstance(app, Mapping):
             errors.append(f"appmount_apps[{i}] must be a mapping with at least name, mount and module")
             continue
-        _check_app(app, base_dir, collector(errors, item_label("appmount_apps", i, app)))
-    _check_conflicts(apps, errors)
+        err = collector(errors, item_label("appmount_apps", i, app))
+        _check_app(app, base_dir, err)
+        # an absent app's site may be gone already: its locations are removed from every site
+        if sites and isinstance(app.get("site"), str) and app["site"] not in sites and app.get("state") != "absent":
+            err(f"site {app['site']!r} is not a site of nginx_sites; sites: {', '.join(sites)}")
+    check_conflicts(apps, errors, sites[0] if sites else None)
     return errors
 
 
-def apps_normalize(apps: Sequence[AppSpec], root: str, base_dir: str, nginx_dir: str, socket_dir: str,
-                   defaults: Mapping[str, Any]) -> list[App]:
+def apps_normalize(apps: Sequence[AppSpec], root: str, base_dir: str, sites: Sequence[Mapping[str, Any]],
+                   socket_dir: str, defaults: Mapping[str, Any]) -> list[App]:
     """The records used by the role's tasks and templates, one per app (see ``module_utils.app.App``).
+
+    ``sites`` is the nginx role's ``nginx_site_endpoints``: each site's ``name`` and ``locations_dir``, the first
+    site serving the apps without ``site``. An app's location files in the other sites' directories are ``stale``.
 
     An app's key falls back to the spec's default (``state``, ``packages``, ...), then to ``defaults``: the role's
     ``apps_default_*`` values by key name (``processes``, ``threads``, ``request_log``, ``memory_max``,
     ``cpu_quota``, ``tasks_max``) and ``listen`` (every app's socket backlog)."""
     result: list[App] = []
+    dirs = {str(site["name"]): str(site["locations_dir"]) for site in sites}
     for given in apps or []:
         app = appspec.with_defaults({**defaults, **given})
         name, mount = app["name"], app["mount"]
+        site = app["site"] if app.get("site") in dirs else str(sites[0]["name"])  # absent: its site may be gone
+        nginx_dir = dirs[site]
         home = f"{root}/{name}"
         source = dict(app.get("source") or {})
         code: Code
@@ -257,7 +229,10 @@ def apps_normalize(apps: Sequence[AppSpec], root: str, base_dir: str, nginx_dir:
             "listen": app["listen"],
             "socket": f"{run_dir}/socket",
             "uwsgi_ini": uwsgi_ini, "uwsgi_enabled": f"/etc/uwsgi/apps-enabled/{name}.ini",
-            "nginx_conf": nginx_conf, "nginx_enabled": f"{nginx_dir}/locations-enabled/{name}.conf",
+            "site": site, "nginx_conf": nginx_conf, "nginx_enabled": f"{nginx_dir}/locations-enabled/{name}.conf",
+            # its location in another site's directory (the app moved): removed with the other nginx changes
+            "nginx_stale": [f"{other}/{sub}/{name}.conf" for other in sorted(set(dirs.values()) - {nginx_dir})
+                            for sub in ("locations-enabled", "locations-available")],
             # what an absent app leaves behind on the host once its nginx location is gone
             "purge": [uwsgi_ini, env_file, os.path.dirname(dropin), home, run_dir, log],
             "location": "/" if mount == "/" else mount + "/",

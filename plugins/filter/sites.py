@@ -4,7 +4,7 @@
 
 ``sites_errors`` refuses, naming the site and the field: names and server names, a server name claimed by two
 sites, TLS settings that cannot work (a certificate file that is missing, unreadable as PEM, expired, or whose
-key does not match) and apps on an unknown site.
+key does not match).
 Certificate files are read on the controller by the caller (``lookup('file')`` decrypts vaulted files) and
 passed in as ``files``: path -> content, or None when the file does not exist.
 """
@@ -20,8 +20,9 @@ from typing import Any, Callable
 try:  # ansible-core needs it, so a controller has it; ansible-test's import check runs without it
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
 except ImportError:  # pragma: no cover
-    x509 = serialization = None  # type: ignore[assignment]
+    x509 = serialization = ec = rsa = None  # type: ignore[assignment]
 
 from ansible_collections.appmount.wsgi.plugins.plugin_utils.appspec import role_spec, with_defaults
 from ansible_collections.appmount.wsgi.plugins.plugin_utils.refusals import collector, item_label
@@ -63,7 +64,7 @@ def certificate_problem(cert_pem: str | None, key_pem: str | None, now: datetime
 
 
 def _check_site(site: Mapping[str, Any], files: Mapping[str, str | None], now: datetime.datetime,
-                err: Callable[[str], None]) -> None:
+                err: Callable[[str], None], first: bool = True) -> None:
     name = site.get("name")
     if not isinstance(name, str) or not SITE_NAME_RE.match(name):
         err(f"name {name!r} is invalid; allowed: lower-case letters, digits and '-', starting with a letter")
@@ -71,6 +72,9 @@ def _check_site(site: Mapping[str, Any], files: Mapping[str, str | None], now: d
     if not isinstance(names, list) or not names:
         err("server_names must be a non-empty list of host names (or ['_'] for any)")
         names = []
+    if not first and names == ["_"]:
+        err("server_names ['_'] matches no request on a site that is not the first (nginx's default server); "
+            "name the site's hosts")
     for server_name in names:
         if server_name != "_" and (not isinstance(server_name, str) or not SERVER_NAME_RE.match(server_name)):
             err(f"server_names: {server_name!r} is not a host name")
@@ -84,6 +88,27 @@ def _check_site(site: Mapping[str, Any], files: Mapping[str, str | None], now: d
             err(problem)
     elif source == "acme":
         _check_acme(tls, names, err)
+        if tls.get("account_key"):
+            problem = account_key_problem(files.get(str(tls["account_key"])))
+            if problem:
+                err(problem)
+
+
+def account_key_problem(key_pem: str | None) -> str | None:
+    """What keeps a key from being an ACME account key that certbot signs with, or None."""
+    if x509 is None:
+        return "checking keys needs the Python package cryptography on the controller"
+    if key_pem is None:
+        return "tls.account_key is not a file on the controller"
+    try:
+        key = serialization.load_pem_private_key(key_pem.encode(), password=None)
+    except (ValueError, TypeError):
+        return "tls.account_key is not an unencrypted PEM private key"
+    if isinstance(key, rsa.RSAPrivateKey) and key.key_size >= 2048:
+        return None
+    if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name in ("secp256r1", "secp384r1"):
+        return None
+    return "tls.account_key must be an RSA key of 2048 bits or more, or an EC key on P-256 or P-384"
 
 
 def _check_acme(tls: Mapping[str, Any], names: list[Any], err: Callable[[str], None]) -> None:
@@ -101,9 +126,10 @@ def _check_acme(tls: Mapping[str, Any], names: list[Any], err: Callable[[str], N
                 "(no '_', wildcard, IP address or single label)")
 
 
-def sites_errors(sites: Any, apps: Any = None, files: Mapping[str, str | None] | None = None,
+def sites_errors(sites: Any, files: Mapping[str, str | None] | None = None,
                  now: datetime.datetime | None = None) -> list[str]:
-    """Every problem of ``nginx_sites`` (and of the ``site`` of each app), each naming the site or app and field."""
+    """Every problem of ``nginx_sites``, each naming the site and the field (the apps role checks each app's
+    ``site`` against ``nginx_site_endpoints``)."""
     if not isinstance(sites, list) or not sites:
         return ["nginx_sites must be a non-empty list of sites"]
     now = now or datetime.datetime.now(datetime.timezone.utc)
@@ -114,7 +140,7 @@ def sites_errors(sites: Any, apps: Any = None, files: Mapping[str, str | None] |
             errors.append(f"nginx_sites[{i}] must be a mapping with at least name and server_names")
             continue
         label = item_label("nginx_sites", i, site)
-        _check_site(site, files or {}, now, collector(errors, label))
+        _check_site(site, files or {}, now, collector(errors, label), first=i == 0)
         for server_name in site.get("server_names") or []:
             if not isinstance(server_name, str):
                 continue
@@ -122,11 +148,6 @@ def sites_errors(sites: Any, apps: Any = None, files: Mapping[str, str | None] |
                 errors.append(f"{label}: server name {server_name!r} is already claimed by site "
                               f"{claimed[server_name]!r}; a name belongs to one site")
             claimed.setdefault(server_name, str(site.get("name")))
-    known = [s.get("name") for s in sites if isinstance(s, Mapping)]
-    for i, app in enumerate(apps if isinstance(apps, Sequence) else []):
-        if isinstance(app, Mapping) and "site" in app and app["site"] not in known:
-            errors.append(f"appmount_apps[{i}] ({app.get('name')}): site {app['site']!r} is not a site of "
-                          f"nginx_sites; sites: {', '.join(str(k) for k in known)}")
     return errors
 
 
@@ -139,16 +160,47 @@ def sites_with_defaults(sites: Any) -> Any:
     return [with_defaults(site, options) for site in sites]
 
 
+def site_endpoints(sites: Sequence[Mapping[str, Any]], locations_dir: str, http_port: int, https_port: int,
+                   public_https_port: int, tls_dir: str, host_name: str) -> list[dict[str, Any]]:
+    """The nginx role's contract with the apps role (``nginx_site_endpoints``), one entry per site in order; the
+    first site is the default site of apps without ``site``. Each says where the site's app locations live (the
+    first site keeps ``locations_dir`` itself, the others ``locations_dir/sites/NAME``) and how the host reaches
+    the site: HTTPS when it has TLS, with the name to send (SNI and Host) and the certificate to verify against
+    (the certificate itself when self-signed, else the chain that issued it)."""
+    result = []
+    for i, site in enumerate(s for s in sites if isinstance(s, Mapping)):
+        name = str(site.get("name"))
+        source = (site.get("tls") or {}).get("source", "none")
+        tls = source != "none"
+        named = [n for n in site.get("server_names") or [] if isinstance(n, str) and n != "_"]
+        server_name = named[0] if named else (host_name if tls else "")
+        port = int(https_port if tls else http_port)
+        public_port = int(public_https_port or https_port) if tls else port
+        scheme = "https" if tls else "http"
+        result.append({
+            "name": name, "scheme": scheme, "port": port, "url": f"{scheme}://127.0.0.1:{port}",
+            "server_name": server_name,
+            "ca_file": f"{tls_dir}/{name}/{'chain' if source == 'acme' else 'fullchain'}.pem" if tls else "",
+            "public_url": f"{scheme}://{server_name or host_name}"
+                          + ("" if public_port == (443 if tls else 80) else f":{public_port}"),
+            "locations_dir": locations_dir if i == 0 else f"{locations_dir}/sites/{name}",
+        })
+    return result
+
+
 # certbot's lines that say nothing about why an order failed
 _CERTBOT_NOISE = ("Saving debug log", "Ask for help", "Hint:", "Requesting a certificate", "See the logfile",
                   "Some challenges have failed", "An unexpected error occurred")
 
 
 def acme_failure(result: Mapping[str, Any]) -> str:
-    """One line for a failed ``certbot certonly`` of a site (a registered loop result): the site, the CA, and
-    what the CA or the connection to it answered."""
+    """One line for a failed ``certbot certonly`` or ``acme_account`` of a site (a registered loop result): the
+    site, the CA, and what the CA or the connection to it answered."""
     item = result.get("item") or {}
     tls = item.get("tls") or {}
+    if "rc" not in result:  # the site's account (acme_account) failed: its message carries the CA's answer
+        return (f"nginx_sites {item.get('name')}: the ACME order at {tls.get('directory_url')} failed: "
+                f"{result.get('msg')}")
     output = f"{result.get('stdout', '')}\n{result.get('stderr', '')}"
     lines = [line.strip() for line in output.splitlines()]
     said = [line for line in lines if line and not line.startswith(_CERTBOT_NOISE)]
@@ -176,4 +228,4 @@ class FilterModule:
 
     def filters(self) -> dict[str, Callable[..., Any]]:
         return {"sites_errors": sites_errors, "sites_with_defaults": sites_with_defaults, "acme_failure": acme_failure,
-                "nginx_restores": nginx_restores}
+                "nginx_restores": nginx_restores, "site_endpoints": site_endpoints}

@@ -88,8 +88,10 @@ class _AppRecord(TypedDict):
     socket: str
     uwsgi_ini: str
     uwsgi_enabled: str
+    site: str  # the nginx site that serves the app (a name of nginx_site_endpoints)
     nginx_conf: str
     nginx_enabled: str
+    nginx_stale: list[str]  # its location files in the other sites' directories, removed if they exist
     purge: list[str]  # what an absent app leaves behind once its nginx location is gone
     location: str
     static: list[Static]

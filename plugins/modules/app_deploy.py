@@ -174,6 +174,8 @@ class Deployer:
                 host.remove(app["nginx_enabled"], "nginx")
             if app["state"] == "absent":
                 host.remove(app["nginx_conf"], "nginx")
+            for path in app.get("nginx_stale", []):  # the app moved to another site
+                host.remove(path, "nginx")
         if host.nginx_changed and not self.run.check:
             host.test_nginx(self.nginx_apply)
 

@@ -31,9 +31,17 @@ options:
     required: true
   server_name:
     description:
-      - With an C(https) I(base_url) - the name sent as SNI and C(Host), and checked against the certificate, while
+      - The name sent as C(Host) (and with an C(https) I(base_url) as SNI, checked against the certificate), while
         the connection goes to I(base_url)'s address (the host's own nginx).
     type: str
+  sites:
+    description:
+      - The nginx role's I(nginx_site_endpoints) - C(name), C(url), C(server_name), C(ca_file) per site. An app whose
+        C(site) is not the first site is asked through its site's endpoint; the others through I(base_url),
+        I(server_name) and I(ca_file).
+    type: list
+    elements: dict
+    default: []
   ca_file:
     description: With an C(https) I(base_url) - the CA the site's certificate chains to (a self-signed certificate
       itself); the answer counts only when the certificate verifies against it.
@@ -89,9 +97,10 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 Answer = tuple[int, list[tuple[str, str]]]  # status (0: no answer) and headers
 
 
-def answer_of(opener: urllib.request.OpenerDirector, url: str) -> Answer:
+def answer_of(opener: urllib.request.OpenerDirector, url: str, host: str = "") -> Answer:
+    request = urllib.request.Request(url, headers={"Host": host} if host else {})
     try:
-        with opener.open(url, timeout=10) as response:
+        with opener.open(request, timeout=10) as response:
             return int(response.status), list(response.headers.items())
     except urllib.error.HTTPError as err:
         return int(err.code), list(err.headers.items()) if err.headers else []
@@ -123,10 +132,34 @@ class PinnedHTTPSHandler(urllib.request.HTTPSHandler):
 
 
 def tls_context(ca_file: str) -> ssl.SSLContext:
-    """Verification against ``ca_file`` alone; a leaf in it is a trust anchor (a self-signed certificate)."""
+    """Verification against ``ca_file`` alone; a leaf in it is a trust anchor (a self-signed certificate).
+    Also without OpenSSL's strict checks, which Python 3.13 turns on."""
     context = ssl.create_default_context(cafile=ca_file)
     context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+    # Python 3.13 (Debian 13) adds VERIFY_X509_STRICT, which refuses certificates that browsers and curl accept
+    # (a private CA's leaf without an Authority Key Identifier): the gate verifies as those clients do
+    context.verify_flags &= ~getattr(ssl, "VERIFY_X509_STRICT", 0)
     return context
+
+
+class Endpoint:
+    """How the host's own nginx is asked for one site: the connection goes to ``url``'s address; ``server_name`` is
+    sent as ``Host`` (over HTTPS also as SNI, verified against ``ca_file``)."""
+
+    def __init__(self, url: str, server_name: str | None, ca_file: str | None) -> None:
+        self.base, self.host = url.rstrip("/"), ""
+        handlers: list[urllib.request.BaseHandler] = [NoRedirect(), urllib.request.ProxyHandler({})]
+        if self.base.startswith("https://") and server_name:
+            target = urllib.parse.urlsplit(self.base)
+            handlers.append(PinnedHTTPSHandler((target.hostname or "127.0.0.1", target.port or 443),
+                                               tls_context(ca_file or "")))
+            self.base = f"https://{server_name}:{target.port or 443}"
+        elif server_name:
+            self.host = server_name
+        self.opener = urllib.request.build_opener(*handlers)
+
+    def ask(self, path: str) -> Answer:
+        return answer_of(self.opener, self.base + path, self.host)
 
 
 def under(path: str, mount: str) -> bool:
@@ -157,17 +190,14 @@ def main() -> None:
             "retries": {"type": "int", "default": 15},
             "server_name": {"type": "str"},
             "ca_file": {"type": "path"},
+            "sites": {"type": "list", "elements": "dict", "default": []},
         },
         supports_check_mode=True,
     )
-    base = module.params["base_url"].rstrip("/")
-    handlers: list[urllib.request.BaseHandler] = [NoRedirect(), urllib.request.ProxyHandler({})]
-    if base.startswith("https://") and module.params["server_name"]:
-        target = urllib.parse.urlsplit(base)
-        handlers.append(PinnedHTTPSHandler((target.hostname or "127.0.0.1", target.port or 443),
-                                           tls_context(module.params["ca_file"])))
-        base = f"https://{module.params['server_name']}:{target.port or 443}"
-    opener = urllib.request.build_opener(*handlers)
+    first = Endpoint(module.params["base_url"], module.params["server_name"], module.params["ca_file"])
+    sites = module.params["sites"]
+    endpoints = {str(site["name"]): Endpoint(str(site["url"]), site.get("server_name"), site.get("ca_file"))
+                 for site in sites[1:]}
     apps: list[App] = [app for app in module.params["apps"] if app["state"] != "absent"]
     units = Units(Run(module))
     status: dict[str, int] = {}
@@ -182,7 +212,8 @@ def main() -> None:
                 given_up[app["name"]] = reason
                 status[app["name"]] = 0
             elif app["name"] not in given_up and (attempt == 0 or app["name"] in failing):
-                status[app["name"]], headers = answer_of(opener, base + app["location"])
+                endpoint = endpoints.get(str(app.get("site")), first)
+                status[app["name"]], headers = endpoint.ask(app["location"])
                 found = leaks(headers, app["mount"]) if app.get("prefix_check", True) else []
                 if found:
                     leaked[app["name"]] = found

@@ -1,4 +1,4 @@
-"""Scenario `default`: the shared helpers live in tests/integration."""
+"""Scenario `https`: the shared helpers live in tests/integration."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests" / "integration"))
 
-from appmount_testinfra import example_apps  # noqa: E402
+from https_sites import https_apps  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def apps() -> List[Dict[str, Any]]:
-    """The example apps as deployed by the converge playbook."""
-    return example_apps()
+    """The example apps as deployed by the converge playbook, each on its site."""
+    return https_apps()

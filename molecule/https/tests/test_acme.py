@@ -6,7 +6,10 @@ Each app host's ACME name is HOST.test, which the scenario network's DNS resolve
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
+
+from cryptography.hazmat.primitives import serialization
 
 from appmount_testinfra import (
     example_apps,
@@ -18,7 +21,7 @@ from appmount_testinfra import (
     start_load,
     stop_load,
 )
-from https_sites import PEBBLE, acme_site, converge_sites, files_site, self_signed_site, site_vars
+from https_sites import PEBBLE, acme_site, certs_dir, converge_sites, files_site, https_apps, self_signed_site, site_vars
 
 testinfra_hosts = molecule_hosts()
 
@@ -42,8 +45,8 @@ def served_serial(host: Any) -> str:
 def test_the_acme_site_serves_a_certificate_of_the_local_ca(host: Any) -> None:
     assert served_serial(host).startswith("serial=")
     # a client that trusts the CA's root completes an HTTPS request to an app
-    out = host.check_output(f"curl -sS --cacert {ROOT} -o /dev/null -w '%{{http_code}}' https://{name(host)}/blog/")
-    assert out == "200"
+    out = host.check_output(f"curl -sS --cacert {ROOT} https://{name(host)}/tools/ping/")
+    assert out == "pong"  # ping is an app of the ACME site
     assert host.check_output(f"stat -L -c '%U %a' {LINEAGE}/privkey.pem") == "root 600"
     assert host.check_output("readlink /etc/ssl/appmount/acme/fullchain.pem") == f"{LINEAGE}/fullchain.pem"
     # plain HTTP moves to HTTPS, except the challenges
@@ -52,12 +55,27 @@ def test_the_acme_site_serves_a_certificate_of_the_local_ca(host: Any) -> None:
     assert "HTTP/1.1 404" in host.check_output(f"curl -sS -o /dev/null -D - http://{name(host)}/.well-known/acme-challenge/x")
 
 
+def test_the_site_s_account_is_the_one_of_its_account_key(host: Any) -> None:
+    """certbot orders and renews with the account of tls.account_key: its ID is the MD5 of the public key."""
+    key = serialization.load_pem_private_key((certs_dir() / "acme-account.key").read_bytes(), password=None)
+    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    ident = hashlib.md5(public).hexdigest()
+    account = f"/etc/letsencrypt/accounts/pebble:14000/dir/{ident}"
+    assert host.check_output(f"stat -c '%a' {account} {account}/private_key.json").split() == ["700", "400"]
+    assert f"account = {ident}" in host.file("/etc/letsencrypt/renewal/appmount-acme.conf").content_string
+    # the CA knows it: certbot shows the account's URL and contact
+    shown = host.check_output(f"REQUESTS_CA_BUNDLE={LISTENER_CA} certbot show_account --server {PEBBLE} "
+                              f"--account {ident} 2>&1")
+    assert "Account URL: https://pebble:14000/" in shown and "admin@example.test" in shown, shown
+    assert host.check_output("ls /etc/letsencrypt/accounts/pebble:14000/dir").split() == [ident]
+
+
 def test_the_timer_s_renewal_under_load_fails_no_request_and_serves_the_new_certificate(host: Any) -> None:
     before = served_serial(host)
     assert host.service("certbot.timer").is_enabled
     host.check_output("echo 'force-renewal = True' >> /etc/letsencrypt/cli.ini")
     try:
-        start_load(host.backend.name, ["/blog/about", "/tools/ping/", "/notes/"], clients=10, seconds=120,
+        start_load(host.backend.name, ["/tools/ping/"], clients=10, seconds=120,
                    base=f"https://{name(host)}", cafile=ROOT)
         host.check_output("sleep 2; systemctl start certbot.service")  # the timer's service; oneshot, so it waits
         host.check_output("sleep 2")
@@ -83,21 +101,21 @@ def test_failed_orders_fail_the_play_and_leave_each_site_as_it_was() -> None:
     unreachable = acme_site(names=["{{ inventory_hostname }}.test", "www.{{ inventory_hostname }}.test"],
                             directory_url="https://pebble:14999/dir")
     try:
-        run = playbook(example_apps(), "-e", site_vars([self_signed_site(), files_site(), unreachable,
-                                                        acme_site("nowhere", ["nowhere.test"])]))
+        run = playbook(https_apps(), "-e", site_vars([self_signed_site(), files_site(), unreachable,
+                                                      acme_site("nowhere", ["nowhere.test"])]))
         assert run.rc != 0
         failed = run.output.split(f"nginx_sites nowhere: the ACME order at {PEBBLE} failed", 1)
         assert len(failed) == 2 and "nowhere.test" in failed[1][:2000], run.output[-3000:]
         failed = run.output.split("nginx_sites acme: the ACME order at https://pebble:14999/dir failed", 1)
         assert len(failed) == 2 and "14999" in failed[1][:2000], run.output[-3000:]
         for host in hosts:
-            # the existing site keeps its certificate; the new one serves its apps over plain HTTP only
+            # the existing site keeps its certificate; the new one stays on plain HTTP (no redirect; no app yet)
             assert served_serial(host) == serial[host.backend.name]
             head = host.check_output("curl -sS -o /dev/null -D - -H 'Host: nowhere.test' http://127.0.0.1/blog/")
-            assert head.startswith("HTTP/1.1 200"), head
+            assert head.startswith("HTTP/1.1 404"), head
             assert "listen 443" not in host.file("/etc/nginx/sites-available/nowhere.conf").content_string
     finally:
-        run = playbook(example_apps(), "-e", converge_sites())
+        run = playbook(https_apps(), "-e", converge_sites())
         assert run.rc == 0, run.output[-3000:]
     for host in hosts:
         assert not host.file("/etc/nginx/sites-available/nowhere.conf").exists
@@ -105,20 +123,25 @@ def test_failed_orders_fail_the_play_and_leave_each_site_as_it_was() -> None:
 
 
 def test_removed_sites_leave_no_trace() -> None:
-    """The files site and the ACME site go, on both hosts: files, links, certificates and certbot's lineage."""
+    """The files site and the ACME site go, on both hosts: files, links, app locations, certificates and certbot's
+    lineage; their apps go (files-ping) or move to the first site (ping), and come back."""
     hosts = [get_host(n) for n in molecule_names()]
     try:
-        run = playbook(example_apps(), "-e", site_vars([self_signed_site()]))
+        gone = [dict(app, state="absent") for app in https_apps() if app.get("site") == "files"]
+        run = playbook(example_apps() + gone, "-e", site_vars([self_signed_site()]))
         assert run.rc == 0, run.output[-3000:]
         for host in hosts:
             for path in ("/etc/nginx/sites-enabled/files.conf", "/etc/nginx/sites-available/files.conf",
                          "/etc/ssl/appmount/files", "/etc/nginx/sites-enabled/acme.conf", "/etc/ssl/appmount/acme",
-                         LINEAGE, "/etc/letsencrypt/renewal/appmount-acme.conf"):
+                         LINEAGE, "/etc/letsencrypt/renewal/appmount-acme.conf", "/etc/nginx/appmount/sites/files",
+                         "/etc/nginx/appmount/sites/acme", "/srv/appmount/files-ping"):
                 assert not host.file(path).exists, f"{host.backend.name}: {path}"
-            assert host.check_output("curl -sk -o /dev/null -w '%{http_code}' https://127.0.0.1/blog/") == "200"
+            assert host.check_output("curl -sk https://127.0.0.1/tools/ping/") == "pong"
     finally:
-        run = playbook(example_apps(), "-e", converge_sites())  # the ACME site makes a new order
+        run = playbook(https_apps(), "-e", converge_sites())  # the ACME site makes a new order
         assert run.rc == 0, run.output[-3000:]
     for host in hosts:
         assert host.file("/etc/nginx/sites-enabled/files.conf").is_symlink
         assert served_serial(host).startswith("serial=")
+        assert not host.file("/etc/nginx/appmount/locations-enabled/ping.conf").exists  # ping moved back
+        assert host.check_output(f"curl -sS --cacert {ROOT} https://{name(host)}/tools/ping/") == "pong"

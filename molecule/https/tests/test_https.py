@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
-from appmount_testinfra import example_apps, get_host, molecule_hosts, molecule_names, playbook
-from https_sites import acme_site, certs_dir, self_signed_site, site_vars
+from appmount_testinfra import get_host, molecule_hosts, molecule_names, playbook
+from https_sites import acme_site, certs_dir, https_apps, self_signed_site, site_vars
 
 testinfra_hosts = molecule_hosts()
 
@@ -26,15 +26,16 @@ def test_plain_http_redirects_to_https_with_path_and_query(host: Any) -> None:
     assert "Location: https://127.0.0.1/blog/about?x=1&y=2" in head
 
 
-def test_every_app_answers_over_https_with_hsts(host: Any, apps: List[Dict[str, Any]]) -> None:
+def test_every_app_of_the_first_site_answers_over_https_with_hsts(host: Any, apps: List[Dict[str, Any]]) -> None:
     for app in apps:
         head = curl(host, "-k", f"https://127.0.0.1{app['mount']}/")
-        assert head.split()[1] == "200", app["name"]
+        # the apps of the other sites are not this site's: its 404 for paths outside its apps
+        assert head.split()[1] == ("404" if "site" in app else "200"), app["name"]
         assert "strict-transport-security: max-age=63072000; includesubdomains" in head.lower()
 
 
 def test_http2_is_offered(host: Any) -> None:
-    assert curl(host, "-k", "--http2", "https://127.0.0.1/tools/ping/").startswith("HTTP/2 200")
+    assert curl(host, "-k", "--http2", "https://127.0.0.1/notes/").startswith("HTTP/2 200")
 
 
 @pytest.mark.parametrize(("version", "accepted"), [("-tls1_1", False), ("-tls1_2", True), ("-tls1_3", True)])
@@ -52,15 +53,36 @@ def test_the_key_is_root_only(host: Any) -> None:
     assert host.file("/etc/ssl/appmount/appmount").mode == 0o700
 
 
-def test_the_files_site_serves_its_chain_and_verifies_against_its_ca(host: Any) -> None:
+def files_ca(host: Any) -> str:
+    """The test CA that signed the files site's certificate, on the host (the tests run in any order)."""
     ca = (Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "ca.crt").read_text()
-    host.run(f"cat > /tmp/test-ca.crt <<'EOF'\n{ca}EOF")
-    head = curl(host, "--cacert /tmp/test-ca.crt --resolve files.test:443:127.0.0.1", "https://files.test/blog/")
+    host.check_output(f"cat > /root/test-ca.crt <<'EOF'\n{ca}EOF")
+    return "/root/test-ca.crt"
+
+
+def test_the_files_site_serves_its_chain_and_verifies_against_its_ca(host: Any) -> None:
+    head = curl(host, f"--cacert {files_ca(host)} --resolve files.test:443:127.0.0.1", "https://files.test/tools/ping/")
     assert head.split()[1] == "200"
     assert "strict-transport-security" not in head.lower()  # HSTS is on for the other site only
     assert host.file("/etc/ssl/appmount/files/privkey.pem").mode == 0o600
     # plain HTTP of this site redirects too, to its own name
     assert "Location: https://files.test/notes/?a=1" in curl(host, "-H 'Host: files.test'", "'http://127.0.0.1/notes/?a=1'")
+
+
+def test_two_sites_serve_two_apps_at_one_prefix(host: Any) -> None:
+    """files-ping on the files site and ping on the ACME site share /tools/ping; each site has its locations."""
+    files = host.check_output(f"curl -sS --cacert {files_ca(host)} --resolve files.test:443:127.0.0.1 "
+                              "https://files.test/tools/ping/")
+    acme = host.check_output(f"curl -sSk --resolve {host.backend.name}.test:443:127.0.0.1 "
+                             f"https://{host.backend.name}.test/tools/ping/")
+    assert (files, acme) == ("pong from the files site", "pong")
+    assert host.file("/etc/nginx/appmount/sites/files/locations-enabled/files-ping.conf").is_symlink
+    assert host.file("/etc/nginx/appmount/sites/acme/locations-enabled/ping.conf").is_symlink
+    assert not host.file("/etc/nginx/appmount/locations-enabled/ping.conf").exists
+    # each site answers 404 outside its apps
+    assert curl(host, "-k", "https://127.0.0.1/tools/ping/").split()[1] == "404"
+    assert curl(host, "--cacert /root/test-ca.crt --resolve files.test:443:127.0.0.1",
+                "https://files.test/blog/").split()[1] == "404"
 
 
 def test_apps_behind_tls_see_https(host: Any) -> None:
@@ -102,6 +124,16 @@ def test_bad_sites_are_refused_before_any_change(case: str) -> None:
     sites = [self_signed_site(), {"name": "files", "server_names": names, "tls": tls}, acme_site()]
     snapshot = "find /etc/nginx /etc/ssl/appmount /etc/letsencrypt -printf '%p %s %m %T@\\n' | sort | sha256sum"
     before = {n: get_host(n).check_output(snapshot) for n in molecule_names()}
-    run = playbook(example_apps(), "-e", site_vars(sites))
+    run = playbook(https_apps(), "-e", site_vars(sites))
+    assert run.rc != 0 and message in run.output, run.output[-2000:]
+    assert {n: get_host(n).check_output(snapshot) for n in molecule_names()} == before
+
+
+def test_an_app_on_an_unknown_site_is_refused_before_any_change() -> None:
+    """Once, on both hosts: the files site is gone from nginx_sites while an app is still on it."""
+    snapshot = "find /etc/nginx /etc/ssl/appmount /srv/appmount -maxdepth 3 -printf '%p %s %m %T@\\n' | sort | sha256sum"
+    before = {n: get_host(n).check_output(snapshot) for n in molecule_names()}
+    run = playbook(https_apps(), "-e", site_vars([self_signed_site(), acme_site()]))
+    message = "(files-ping): site 'files' is not a site of nginx_sites; sites: appmount, acme"
     assert run.rc != 0 and message in run.output, run.output[-2000:]
     assert {n: get_host(n).check_output(snapshot) for n in molecule_names()} == before

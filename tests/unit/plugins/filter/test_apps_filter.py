@@ -265,6 +265,37 @@ def test_apps_errors_reports_every_problem_of_an_app(base_dir: str) -> None:
     assert all(e.startswith("appmount_apps[0] (Bad): ") for e in errors)
 
 
+SITE_NAMES = ["main", "tools"]
+
+
+@pytest.mark.parametrize(("apps", "message"), [
+    pytest.param([app(site="shop")], "appmount_apps[0] (blog): site 'shop' is not a site of nginx_sites; sites: main, "
+                 "tools", id="unknown-site"),
+    pytest.param([app(), app(name="wiki", site="main")], "appmount_apps[1] (wiki): mount '/blog' is already used by "
+                 "app 'blog' on site 'main'; mounts must be unique per site", id="same-mount-on-the-default-site"),
+    pytest.param([app(site="tools", source=SRC, static=[{"url": "/static", "path": "s"}]),
+                  app(name="wiki", mount="/blog/static", site="tools")],
+                 "appmount_apps[0] (blog): static url '/blog/static' collides with the mount of app 'wiki' on site "
+                 "'tools'", id="static-url-on-the-same-site"),
+])
+def test_apps_errors_refuses_on_sites(base_dir: str, apps: Any, message: str) -> None:
+    assert apps_filter.apps_errors(apps, base_dir, SITE_NAMES) == [message + "; choose another url"
+                                                                   if "static" in message else message]
+
+
+def test_an_absent_app_may_name_a_site_that_is_gone(base_dir: str) -> None:
+    gone = app(site="shop", state="absent")
+    assert apps_filter.apps_errors([gone], base_dir, SITE_NAMES) == []
+    [rec] = normalize([gone])
+    assert rec["site"] == "main" and rec["nginx_stale"][0].startswith("/etc/nginx/appmount/sites/tools/")
+
+
+def test_two_sites_may_use_the_same_mount(base_dir: str) -> None:
+    apps = [app(), app(name="wiki", site="tools"), app(name="docs", mount="/blog/static", site="tools"),
+            app(name="shop", mount="/shop", source=SRC, static=[{"url": "/static", "path": "s"}])]
+    assert apps_filter.apps_errors(apps, base_dir, SITE_NAMES) == []
+
+
 def test_apps_errors_ignores_static_of_absent_app(base_dir: str) -> None:
     gone = app(source=SRC, static=[{"url": "/static", "path": "s"}], state="absent")
     apps = [gone, app(name="x", mount="/blog/static")]
@@ -292,9 +323,24 @@ ROLE_DEFAULTS: App = {"processes": 2, "threads": 4, "request_log": False, "memor
                       "tasks_max": 512, "listen": 1024}
 
 
+# nginx_site_endpoints as the nginx role gives them (the keys apps_normalize reads)
+SITES: list[App] = [{"name": "main", "locations_dir": "/etc/nginx/appmount"},
+                    {"name": "tools", "locations_dir": "/etc/nginx/appmount/sites/tools"}]
+
+
 def normalize(apps: list[App], base_dir: str = "/ctl", **defaults: Any) -> list[App]:
-    return apps_filter.apps_normalize(apps, ROOT, base_dir, "/etc/nginx/appmount", "/run/uwsgi/app",
-                                      {**ROLE_DEFAULTS, **defaults})
+    return apps_filter.apps_normalize(apps, ROOT, base_dir, SITES, "/run/uwsgi/app", {**ROLE_DEFAULTS, **defaults})
+
+
+def test_normalize_places_each_app_on_its_site_and_removes_it_from_the_others() -> None:
+    blog, tools = normalize([app(), app(name="ping", mount="/blog", site="tools")])
+    assert (blog["site"], blog["nginx_enabled"]) == ("main", "/etc/nginx/appmount/locations-enabled/blog.conf")
+    assert blog["nginx_stale"] == ["/etc/nginx/appmount/sites/tools/locations-enabled/blog.conf",
+                                   "/etc/nginx/appmount/sites/tools/locations-available/blog.conf"]
+    assert (tools["site"], tools["nginx_conf"]) == (
+        "tools", "/etc/nginx/appmount/sites/tools/locations-available/ping.conf")
+    assert tools["nginx_stale"] == ["/etc/nginx/appmount/locations-enabled/ping.conf",
+                                    "/etc/nginx/appmount/locations-available/ping.conf"]
 
 
 def test_normalize_derives_paths_user_and_socket() -> None:

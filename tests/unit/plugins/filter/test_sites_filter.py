@@ -8,13 +8,14 @@ from typing import Any
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from ansible_collections.appmount.wsgi.plugins.filter.sites import (
     acme_failure,
     certificate_problem,
     nginx_restores,
+    site_endpoints,
     sites_errors,
     sites_with_defaults,
 )
@@ -38,7 +39,10 @@ def pem_pair(days: int = 90, name: str = "example.org") -> tuple[str, str]:
 CERT, KEY = pem_pair()
 OTHER_CERT, OTHER_KEY = pem_pair()
 OLD_CERT, OLD_KEY = pem_pair(days=-1)
-FILES: dict[str, str | None] = {"ok.crt": CERT, "ok.key": KEY, "other.key": OTHER_KEY, "old.crt": OLD_CERT,
+SMALL_RSA = rsa.generate_private_key(public_exponent=65537, key_size=1024).private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+FILES: dict[str, str | None] = {"small.key": SMALL_RSA, "ok.crt": CERT, "ok.key": KEY,
+                                "other.key": OTHER_KEY, "old.crt": OLD_CERT,
                                 "old.key": OLD_KEY, "junk.crt": "not a certificate", "missing.key": None}
 
 
@@ -50,37 +54,43 @@ def files_tls(cert: str, key: str) -> dict[str, Any]:
     return {"tls": {"source": "files", "cert": cert, "key": key}}
 
 
-@pytest.mark.parametrize(("sites", "apps", "message"), [
-    ([site(name="Main")], [], "nginx_sites[0] (Main): name 'Main' is invalid"),
-    ([site(server_names=[])], [], "nginx_sites[0] (main): server_names must be a non-empty list"),
-    ([site(server_names=["exa mple.org"])], [], "nginx_sites[0] (main): server_names: 'exa mple.org' is not a host"),
-    ([site(), site(name="tools", server_names=["tools.example.org", "example.org"])], [],
+@pytest.mark.parametrize(("sites", "message"), [
+    ([site(name="Main")], "nginx_sites[0] (Main): name 'Main' is invalid"),
+    ([site(server_names=[])], "nginx_sites[0] (main): server_names must be a non-empty list"),
+    ([site(server_names=["exa mple.org"])], "nginx_sites[0] (main): server_names: 'exa mple.org' is not a host"),
+    ([site(), site(name="tools", server_names=["tools.example.org", "example.org"])],
      "nginx_sites[1] (tools): server name 'example.org' is already claimed by site 'main'"),
-    ([site(tls={"source": "letsencrypt"})], [], "nginx_sites[0] (main): tls.source 'letsencrypt' is invalid"),
-    ([site(tls={"source": "acme"})], [], "nginx_sites[0] (main): tls.email None is not an email address"),
-    ([site(tls={"source": "acme", "email": "ops at example.org"})], [],
+    ([site(tls={"source": "letsencrypt"})], "nginx_sites[0] (main): tls.source 'letsencrypt' is invalid"),
+    ([site(tls={"source": "acme"})], "nginx_sites[0] (main): tls.email None is not an email address"),
+    ([site(tls={"source": "acme", "email": "ops at example.org"})],
      "nginx_sites[0] (main): tls.email 'ops at example.org' is not an email address"),
-    ([site(tls={"source": "acme", "email": "ops@example.org", "directory_url": "http://ca.example.org/dir"})], [],
+    ([site(tls={"source": "acme", "email": "ops@example.org", "directory_url": "http://ca.example.org/dir"})],
      "nginx_sites[0] (main): tls.directory_url 'http://ca.example.org/dir' is not an https:// URL"),
-    ([site(server_names=["_"], tls={"source": "acme", "email": "ops@example.org"})], [],
+    ([site(server_names=["_"], tls={"source": "acme", "email": "ops@example.org"})],
      "nginx_sites[0] (main): server_names: '_' is not a DNS name that an ACME CA can check"),
-    ([site(server_names=["*.example.org"], tls={"source": "acme", "email": "ops@example.org"})], [],
+    ([site(server_names=["*.example.org"], tls={"source": "acme", "email": "ops@example.org"})],
      "nginx_sites[0] (main): server_names: '*.example.org' is not a DNS name"),
-    ([site(server_names=["192.0.2.1"], tls={"source": "acme", "email": "ops@example.org"})], [],
+    ([site(server_names=["192.0.2.1"], tls={"source": "acme", "email": "ops@example.org"})],
      "nginx_sites[0] (main): server_names: '192.0.2.1' is not a DNS name"),
-    ([site(server_names=["localhost"], tls={"source": "acme", "email": "ops@example.org"})], [],
+    ([site(server_names=["localhost"], tls={"source": "acme", "email": "ops@example.org"})],
      "nginx_sites[0] (main): server_names: 'localhost' is not a DNS name"),
-    ([site(**files_tls("nope.crt", "ok.key"))], [], "nginx_sites[0] (main): tls.cert is not a file on the controller"),
-    ([site(**files_tls("ok.crt", "missing.key"))], [], "nginx_sites[0] (main): tls.key is not a file"),
-    ([site(**files_tls("junk.crt", "ok.key"))], [], "nginx_sites[0] (main): tls.cert is not a PEM certificate"),
-    ([site(**files_tls("ok.crt", "other.key"))], [], "nginx_sites[0] (main): tls.key does not match tls.cert"),
-    ([site(**files_tls("old.crt", "old.key"))], [], "nginx_sites[0] (main): tls.cert expired on 2026-11-29"),
-    ([site()], [{"name": "blog", "site": "shop"}],
-     "appmount_apps[0] (blog): site 'shop' is not a site of nginx_sites; sites: main"),
-    ([], [], "nginx_sites must be a non-empty list of sites"),
+    ([site(**files_tls("nope.crt", "ok.key"))], "nginx_sites[0] (main): tls.cert is not a file on the controller"),
+    ([site(**files_tls("ok.crt", "missing.key"))], "nginx_sites[0] (main): tls.key is not a file"),
+    ([site(**files_tls("junk.crt", "ok.key"))], "nginx_sites[0] (main): tls.cert is not a PEM certificate"),
+    ([site(**files_tls("ok.crt", "other.key"))], "nginx_sites[0] (main): tls.key does not match tls.cert"),
+    ([site(**files_tls("old.crt", "old.key"))], "nginx_sites[0] (main): tls.cert expired on 2026-11-29"),
+    ([site(tls={"source": "acme", "email": "ops@example.org", "account_key": "missing.key"})],
+     "nginx_sites[0] (main): tls.account_key is not a file on the controller"),
+    ([site(tls={"source": "acme", "email": "ops@example.org", "account_key": "ok.crt"})],
+     "nginx_sites[0] (main): tls.account_key is not an unencrypted PEM private key"),
+    ([site(tls={"source": "acme", "email": "ops@example.org", "account_key": "small.key"})],
+     "nginx_sites[0] (main): tls.account_key must be an RSA key of 2048 bits or more"),
+    ([site(), site(name="tools", server_names=["_"])],
+     "nginx_sites[1] (tools): server_names ['_'] matches no request on a site that is not the first"),
+    ([], "nginx_sites must be a non-empty list of sites"),
 ])
-def test_sites_errors_refuses(sites: list[Any], apps: list[Any], message: str) -> None:
-    errors = sites_errors(sites, apps, FILES, NOW)
+def test_sites_errors_refuses(sites: list[Any], message: str) -> None:
+    errors = sites_errors(sites, FILES, NOW)
     assert any(e.startswith(message) for e in errors), errors
 
 
@@ -89,8 +99,32 @@ def test_valid_sites_pass() -> None:
              site(name="tools", server_names=["tools.example.org"]),
              site(name="demo", server_names=["_"], tls={"source": "self-signed"}),
              site(name="plain", server_names=["plain.example.org"]),
-             site(name="acme", server_names=["acme.example.org"], tls={"source": "acme", "email": "ops@example.org"})]
-    assert sites_errors(sites, [{"name": "blog", "site": "tools"}, {"name": "wiki"}], FILES, NOW) == []
+             site(name="acme", server_names=["acme.example.org"], tls={"source": "acme", "email": "ops@example.org"}),
+             site(name="own", server_names=["own.example.org"],
+                  tls={"source": "acme", "email": "ops@example.org", "account_key": "ok.key"})]
+    sites.insert(0, sites.pop(2))  # '_' alone: the first site (nginx's default server) only
+    assert sites_errors(sites, FILES, NOW) == []
+
+
+def test_site_endpoints_give_each_site_its_locations_and_how_the_host_reaches_it() -> None:
+    sites = [site(name="demo", server_names=["_"], tls={"source": "self-signed"}),
+             site(name="acme", server_names=["acme.example.org"], tls={"source": "acme"}),
+             site(name="plain", server_names=["plain.example.org", "www.plain.example.org"])]
+    first, acme, plain = site_endpoints(sites, "/etc/nginx/appmount", 80, 443, 8443, "/etc/ssl/appmount", "web1")
+    assert first == {"name": "demo", "scheme": "https", "port": 443, "url": "https://127.0.0.1:443",
+                     "server_name": "web1", "ca_file": "/etc/ssl/appmount/demo/fullchain.pem",
+                     "public_url": "https://web1:8443", "locations_dir": "/etc/nginx/appmount"}
+    assert (acme["server_name"], acme["ca_file"], acme["locations_dir"]) == (
+        "acme.example.org", "/etc/ssl/appmount/acme/chain.pem", "/etc/nginx/appmount/sites/acme")
+    assert plain == {"name": "plain", "scheme": "http", "port": 80, "url": "http://127.0.0.1:80",
+                     "server_name": "plain.example.org", "ca_file": "", "public_url": "http://plain.example.org",
+                     "locations_dir": "/etc/nginx/appmount/sites/plain"}
+
+
+def test_the_single_site_of_earlier_versions_is_asked_as_the_default_server() -> None:
+    [only] = site_endpoints([{"name": "appmount", "server_names": ["_"], "tls": {"source": "none"}}],
+                            "/etc/nginx/appmount", 8080, 443, 0, "/etc/ssl/appmount", "web1")
+    assert (only["url"], only["server_name"], only["public_url"]) == ("http://127.0.0.1:8080", "", "http://web1:8080")
 
 
 def test_certificate_problem_is_none_for_a_matching_pair() -> None:
@@ -132,3 +166,10 @@ def test_acme_failure_names_the_site_the_ca_and_its_answer() -> None:
     assert "Domain: nowhere.test Type:   dns Detail: lookup nowhere.test: no such host" in message
     assert "Hint" not in message and "Saving debug log" not in message
     assert acme_failure({"rc": 1, "stderr": "", "item": {"name": "a", "tls": {}}}).endswith("certbot exited with 1")
+
+
+def test_acme_failure_of_an_account_names_the_site_and_the_ca_s_answer() -> None:
+    result = {"failed": True, "msg": "the ACME account at https://ca.test/dir could not be registered: refused",
+              "item": {"name": "shop", "tls": {"directory_url": "https://ca.test/dir"}}}
+    assert acme_failure(result) == ("nginx_sites shop: the ACME order at https://ca.test/dir failed: the ACME account "
+                                    "at https://ca.test/dir could not be registered: refused")

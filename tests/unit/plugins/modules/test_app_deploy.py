@@ -31,8 +31,10 @@ def no_systemd(direct_run: Any, systemctl: Any) -> Any:
 def record(tmp_path: Path, state: str = "present", user: str = "root", **spec: Any) -> Any:
     """An app as the action plugin sends it, with every host path under tmp_path."""
     given = dict({"name": "blog", "mount": "/blog", "module": "wsgiref.simple_server:demo_app", "state": state}, **spec)
-    [app] = apps_normalize([given], str(tmp_path / "srv"), ".", nginx_dir=str(tmp_path / "nginx"),
-                           socket_dir=str(tmp_path / "run"), defaults=DEFAULTS)
+    sites = [{"name": "main", "locations_dir": str(tmp_path / "nginx")},
+             {"name": "tools", "locations_dir": str(tmp_path / "nginx" / "sites" / "tools")}]
+    [app] = apps_normalize([given], str(tmp_path / "srv"), ".", sites=sites, socket_dir=str(tmp_path / "run"),
+                           defaults=DEFAULTS)
     etc = tmp_path / "uwsgi"
     app.update(user=user, uwsgi_ini=str(etc / "available" / "blog.ini"), env_file=str(etc / "available" / "blog.env"),
                uwsgi_enabled=str(etc / "enabled" / "blog.ini"), unit_dropin=str(tmp_path / "unit" / "appmount.conf"))
@@ -105,6 +107,16 @@ def test_a_deploy_is_idempotent_and_an_absent_app_leaves_nothing(tmp_path: Path,
     assert (again["changed"], again["nginx_changed"], again["apps"], again["diff"]) == (
         False, False, {"blog": {"release": rid}}, [])
     assert [c.split()[0] for c in systemctl.calls()[before:]] == ["show"]  # nothing started, restarted or reloaded
+
+    # the app was on the other site before: its location there goes, with the nginx changes of the run
+    stale_link, stale_conf = (Path(p) for p in app["nginx_stale"])
+    stale_conf.parent.mkdir(parents=True)
+    stale_conf.write_text("location /blog/ {}\n")
+    stale_link.parent.mkdir(parents=True)
+    stale_link.symlink_to(stale_conf)
+    moved = main(apps=[app])
+    assert moved["changed"] and moved["nginx_changed"] and not os.path.lexists(stale_link)
+    assert not os.path.lexists(stale_conf) and os.readlink(app["nginx_enabled"]) == app["nginx_conf"]
 
     gone = main(apps=[record(tmp_path, state="absent", user=NO_USER)])
     assert gone["changed"] and gone["nginx_changed"] and gone["apps"]["blog"]["action"] == "stopped"

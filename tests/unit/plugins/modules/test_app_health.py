@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from ansible_collections.appmount.wsgi.plugins.modules.app_health import (
+    Endpoint,
     NoRedirect,
     PinnedHTTPSHandler,
     answer_of,
@@ -22,6 +23,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # the name http.server calls
         codes = {"/ok/": 200, "/moved": 301, "/gone/": 404, "/down/": 502, "/cookies/": 302}
         code = codes.get(self.path, 404)
+        if self.path == "/site/":  # a second site of nginx: answered only for its name
+            code = 200 if self.headers["Host"].split(":")[0] == "site.test" else 404
         self.send_response(code)
         if code == 301:
             self.send_header("Location", "/down/")
@@ -121,3 +124,24 @@ def test_https_with_the_site_name_verified_against_its_certificate(
     opener = urllib.request.build_opener(NoRedirect, urllib.request.ProxyHandler({}),
                                          PinnedHTTPSHandler(("127.0.0.1", port), tls_context(cert)))
     assert answer_of(opener, f"https://{server_name}:{port}/ok/")[0] == status
+
+
+@pytest.mark.parametrize(("server_name", "status"), [("site.test", 200), ("", 404), ("other.test", 404)])
+def test_a_plain_http_site_is_asked_with_its_name_as_host(base_url: str, server_name: str, status: int) -> None:
+    assert Endpoint(base_url, server_name, None).ask("/site/")[0] == status
+
+
+@pytest.mark.parametrize(("server_name", "status"), [("site.test", 200), ("other.test", 0)])
+def test_an_https_site_is_asked_with_its_name_as_sni_and_host(
+        tls_server: tuple[int, str], server_name: str, status: int) -> None:
+    port, cert = tls_server
+    assert Endpoint(f"https://127.0.0.1:{port}", server_name, cert).ask("/site/")[0] == status
+
+
+def test_the_gate_verifies_as_curl_and_browsers_do(tls_server: tuple[int, str]) -> None:
+    """Not with Python 3.13's strict X.509 checks (the https scenario's files site on Debian 13 needs this)."""
+    import ssl
+
+    context = tls_context(tls_server[1])
+    assert context.verify_flags & ssl.VERIFY_X509_PARTIAL_CHAIN
+    assert not context.verify_flags & getattr(ssl, "VERIFY_X509_STRICT", 0)
