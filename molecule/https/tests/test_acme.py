@@ -123,8 +123,9 @@ def test_failed_orders_fail_the_play_and_leave_each_site_as_it_was() -> None:
 
 
 def test_removed_sites_leave_no_trace() -> None:
-    """The files site and the ACME site go, on both hosts: files, links, app locations, certificates and certbot's
-    lineage; their apps go (files-ping) or move to the first site (ping), and come back."""
+    """The files site and the ACME site go, on both hosts: files, links, app locations, certificates, certbot's
+    lineage and the private CA's certificates; their apps go (files-ping) or move to the first site (ping), and
+    come back."""
     hosts = [get_host(n) for n in molecule_names()]
     try:
         gone = [dict(app, state="absent") for app in https_apps() if app.get("site") == "files"]
@@ -134,7 +135,9 @@ def test_removed_sites_leave_no_trace() -> None:
             for path in ("/etc/nginx/sites-enabled/files.conf", "/etc/nginx/sites-available/files.conf",
                          "/etc/ssl/appmount/files", "/etc/nginx/sites-enabled/acme.conf", "/etc/ssl/appmount/acme",
                          LINEAGE, "/etc/letsencrypt/renewal/appmount-acme.conf", "/etc/nginx/appmount/sites/files",
-                         "/etc/nginx/appmount/sites/acme", "/srv/appmount/files-ping"):
+                         "/etc/nginx/appmount/sites/acme", "/srv/appmount/files-ping",
+                         # no ACME site left: the private CA's certificates go, for certbot.service too
+                         LISTENER_CA, "/etc/systemd/system/certbot.service.d/appmount.conf"):
                 assert not host.file(path).exists, f"{host.backend.name}: {path}"
             assert host.check_output("curl -sk https://127.0.0.1/tools/ping/") == "pong"
     finally:
