@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: acme_account
-short_description: Make an ACME account with a given key certbot's account for an ACME server
+short_description: Register an ACME account key of one's own and make it certbot's account
 version_added: 0.1.0
 author: appmount.wsgi maintainers (@appmount)
 description:

@@ -43,11 +43,16 @@ def acme_site(name: str = "acme", names: Optional[List[str]] = None, **tls: Any)
                     "account_key": str(certs_dir() / "acme-account.key"), **tls}}
 
 
+def lb_site() -> Dict[str, Any]:
+    """A site behind a TLS-terminating balancer: a certificate, but plain HTTP serves its apps."""
+    return {"name": "lb", "server_names": ["lb.test"], "tls": {"source": "self-signed"}, "behind_balancer": True}
+
+
 def site_vars(sites: List[Dict[str, Any]]) -> str:
     """Extra vars of a playbook run with these sites (and the converge's trust of the ACME CA)."""
     return json.dumps({"nginx_sites": sites, "nginx_acme_ca_file": str(certs_dir() / "pebble-listener-ca.pem")})
 
 
 def converge_sites(*extra: Dict[str, Any]) -> str:
-    """Extra vars with the converge's three sites, then ``extra`` sites."""
-    return site_vars([self_signed_site(), files_site(), acme_site(), *extra])
+    """Extra vars with the converge's four sites, then ``extra`` sites."""
+    return site_vars([self_signed_site(), files_site(), acme_site(), lb_site(), *extra])

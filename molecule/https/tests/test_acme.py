@@ -21,7 +21,17 @@ from appmount_testinfra import (
     start_load,
     stop_load,
 )
-from https_sites import PEBBLE, acme_site, certs_dir, converge_sites, files_site, https_apps, self_signed_site, site_vars
+from https_sites import (
+    PEBBLE,
+    acme_site,
+    certs_dir,
+    converge_sites,
+    files_site,
+    https_apps,
+    lb_site,
+    self_signed_site,
+    site_vars,
+)
 
 testinfra_hosts = molecule_hosts()
 
@@ -101,7 +111,7 @@ def test_failed_orders_fail_the_play_and_leave_each_site_as_it_was() -> None:
     unreachable = acme_site(names=["{{ inventory_hostname }}.test", "www.{{ inventory_hostname }}.test"],
                             directory_url="https://pebble:14999/dir")
     try:
-        run = playbook(https_apps(), "-e", site_vars([self_signed_site(), files_site(), unreachable,
+        run = playbook(https_apps(), "-e", site_vars([self_signed_site(), files_site(), unreachable, lb_site(),
                                                       acme_site("nowhere", ["nowhere.test"])]))
         assert run.rc != 0
         failed = run.output.split(f"nginx_sites nowhere: the ACME order at {PEBBLE} failed", 1)
@@ -124,11 +134,11 @@ def test_failed_orders_fail_the_play_and_leave_each_site_as_it_was() -> None:
 
 def test_removed_sites_leave_no_trace() -> None:
     """The files site and the ACME site go, on both hosts: files, links, app locations, certificates, certbot's
-    lineage and the private CA's certificates; their apps go (files-ping) or move to the first site (ping), and
-    come back."""
+    lineage and the private CA's certificates (the lb site goes too); their apps go (files-ping, lb-ping) or move to
+    the first site (ping), and come back."""
     hosts = [get_host(n) for n in molecule_names()]
     try:
-        gone = [dict(app, state="absent") for app in https_apps() if app.get("site") == "files"]
+        gone = [dict(app, state="absent") for app in https_apps() if app.get("site") in ("files", "lb")]
         run = playbook(example_apps() + gone, "-e", site_vars([self_signed_site()]))
         assert run.rc == 0, run.output[-3000:]
         for host in hosts:
@@ -136,6 +146,7 @@ def test_removed_sites_leave_no_trace() -> None:
                          "/etc/ssl/appmount/files", "/etc/nginx/sites-enabled/acme.conf", "/etc/ssl/appmount/acme",
                          LINEAGE, "/etc/letsencrypt/renewal/appmount-acme.conf", "/etc/nginx/appmount/sites/files",
                          "/etc/nginx/appmount/sites/acme", "/srv/appmount/files-ping",
+                         "/etc/nginx/sites-available/lb.conf", "/etc/nginx/appmount/sites/lb", "/srv/appmount/lb-ping",
                          # no ACME site left: the private CA's certificates go, for certbot.service too
                          LISTENER_CA, "/etc/systemd/system/certbot.service.d/appmount.conf"):
                 assert not host.file(path).exists, f"{host.backend.name}: {path}"

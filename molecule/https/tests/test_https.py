@@ -1,8 +1,10 @@
-"""HTTPS sites: a self-signed one with HSTS and one with its chain from files; redirects from plain HTTP, TLS 1.2
-and 1.3 only, the apps over HTTPS and what they see of it, bad sites refused. ACME and removed sites: test_acme.py."""
+"""HTTPS sites: a self-signed one with HSTS, one with its chain from files, one behind a balancer; apps placed on
+them; redirects from plain HTTP, TLS 1.2 and 1.3 only, the apps over HTTPS and what they see of it, bad sites and
+apps refused. ACME and removed sites: test_acme.py."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import re
@@ -10,6 +12,10 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from appmount_testinfra import get_host, molecule_hosts, molecule_names, playbook
 from https_sites import acme_site, certs_dir, https_apps, self_signed_site, site_vars
 
@@ -85,6 +91,13 @@ def test_two_sites_serve_two_apps_at_one_prefix(host: Any) -> None:
                 "https://files.test/blog/").split()[1] == "404"
 
 
+def test_a_site_behind_a_balancer_serves_its_apps_on_plain_http(host: Any) -> None:
+    """behind_balancer: the balancer terminates TLS, so plain HTTP answers with the app, not a 301 to HTTPS."""
+    head = curl(host, "-H 'Host: lb.test'", "'http://127.0.0.1/tools/ping/?a=1'")
+    assert head.startswith("HTTP/1.1 200"), head
+    assert host.check_output("curl -sS -H 'Host: lb.test' http://127.0.0.1/tools/ping/") == "pong behind the balancer"
+
+
 def test_apps_behind_tls_see_https(host: Any) -> None:
     seen = json.loads(host.check_output("curl -sk https://127.0.0.1/notes/_env"))
     assert (seen["url_scheme"], seen["external"]) == ("https", "https://127.0.0.1/notes/")
@@ -105,6 +118,8 @@ REFUSED_SITES = {
                     "nginx_sites[1] (files): tls.key is not a file on the controller"),
     "key of another certificate": ({"source": "files", "cert": "files.crt", "key": "ca.key"}, ["files.test"],
                                    "nginx_sites[1] (files): tls.key does not match tls.cert"),
+    "expired certificate": ({"source": "files", "cert": "expired.crt", "key": "expired.key"}, ["files.test"],
+                            "nginx_sites[1] (files): tls.cert expired on "),
     "server name of another site": ({"source": "self-signed"}, ["_"],
                                     "nginx_sites[1] (files): server name '_' is already claimed by site 'appmount'"),
     "unknown source": ({"source": "letsencrypt"}, ["files.test"],
@@ -116,10 +131,27 @@ REFUSED_SITES = {
 }
 
 
+def expired_pair() -> None:
+    """A certificate for files.test that expired yesterday, and its key, beside the converge's certificates."""
+    cert_path, key_path = certs_dir() / "expired.crt", certs_dir() / "expired.key"
+    if cert_path.exists():
+        return
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "files.test")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=30))
+            .not_valid_after(now - datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
 @pytest.mark.parametrize("case", sorted(REFUSED_SITES))
 def test_bad_sites_are_refused_before_any_change(case: str) -> None:
     """On both hosts in one run (no `host` fixture: the test runs once)."""
     tls, names, message = REFUSED_SITES[case]
+    expired_pair()
     tls = {k: (str(certs_dir() / v) if k in ("cert", "key") else v) for k, v in tls.items()}
     sites = [self_signed_site(), {"name": "files", "server_names": names, "tls": tls}, acme_site()]
     snapshot = "find /etc/nginx /etc/ssl/appmount /etc/letsencrypt -printf '%p %s %m %T@\\n' | sort | sha256sum"
