@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from typing import Any, Dict, List
@@ -53,6 +54,13 @@ def test_script_name_is_the_prefix(host: Any, apps: List[Dict[str, Any]]) -> Non
         assert seen["app"] == app["name"]
         assert seen["script_name"] == app["mount"]
         assert seen["path_info"] == "/_env"
+
+
+def test_a_forged_x_forwarded_proto_is_not_believed(host: Any) -> None:
+    """uWSGI takes wsgi.url_scheme from X-Forwarded-Proto: nginx sends its own scheme in its place."""
+    forged = "curl -sS --max-time 20 -H 'X-Forwarded-Proto: https' http://127.0.0.1"
+    assert json.loads(host.check_output(f"{forged}/notes/_env"))["url_scheme"] == "http"
+    assert json.loads(host.check_output(f"{forged}/django/site/_env"))["is_secure"] is False
 
 
 def test_redirects_and_links_carry_the_prefix(host: Any) -> None:
