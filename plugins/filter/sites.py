@@ -181,6 +181,7 @@ def site_endpoints(sites: Sequence[Mapping[str, Any]], locations_dir: str, http_
             "name": name, "scheme": scheme, "port": port, "url": f"{scheme}://127.0.0.1:{port}",
             "server_name": server_name,
             "ca_file": f"{tls_dir}/{name}/{'chain' if source == 'acme' else 'fullchain'}.pem" if tls else "",
+            "public_port": public_port,
             "public_url": f"{scheme}://{server_name or host_name}"
                           + ("" if public_port == (443 if tls else 80) else f":{public_port}"),
             "locations_dir": locations_dir if i == 0 else f"{locations_dir}/sites/{name}",

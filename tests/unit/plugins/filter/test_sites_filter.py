@@ -113,11 +113,12 @@ def test_site_endpoints_give_each_site_its_locations_and_how_the_host_reaches_it
     first, acme, plain = site_endpoints(sites, "/etc/nginx/appmount", 80, 443, 8443, "/etc/ssl/appmount", "web1")
     assert first == {"name": "demo", "scheme": "https", "port": 443, "url": "https://127.0.0.1:443",
                      "server_name": "web1", "ca_file": "/etc/ssl/appmount/demo/fullchain.pem",
-                     "public_url": "https://web1:8443", "locations_dir": "/etc/nginx/appmount"}
+                     "public_port": 8443, "public_url": "https://web1:8443", "locations_dir": "/etc/nginx/appmount"}
     assert (acme["server_name"], acme["ca_file"], acme["locations_dir"]) == (
         "acme.example.org", "/etc/ssl/appmount/acme/chain.pem", "/etc/nginx/appmount/sites/acme")
     assert plain == {"name": "plain", "scheme": "http", "port": 80, "url": "http://127.0.0.1:80",
-                     "server_name": "plain.example.org", "ca_file": "", "public_url": "http://plain.example.org",
+                     "server_name": "plain.example.org", "ca_file": "", "public_port": 80,
+                     "public_url": "http://plain.example.org",
                      "locations_dir": "/etc/nginx/appmount/sites/plain"}
 
 
