@@ -42,12 +42,13 @@ unit: $(STAMP) ## pytest unit tests of the plugins and the role metadata
 molecule: $(STAMP) images ## molecule test for every scenario (Debian 12 and 13)
 	@mkdir -p tests/output
 	set -e; for s in $(SCENARIOS); do \
-	  log=tests/output/molecule-$$s.log; \
+	  log=tests/output/molecule-$$s.log; start=$$(date +%s); \
 	  if ! molecule test -s $$s 2>&1 | tee $$log; then \
 	    echo "== molecule scenario $$s failed; its failures, from $$log:"; \
 	    sed 's/\x1b\[[0-9;]*m//g' $$log | grep -aE ' E  |FAILED tests/|___ test_|fatal: |Error|ERROR ' | tail -80; \
 	    exit 1; \
 	  fi; \
+	  echo "== molecule scenario $$s passed in $$(( $$(date +%s) - start )) s"; \
 	done
 
 docs: $(STAMP) ## regenerate roles/*/README.md and README.md's variable tables from the argument specs

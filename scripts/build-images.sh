@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Build, or reuse, the Debian systemd test images without any registry:
 #   debootstrap a minimal rootfs -> docker import (base, cached by package list)
-#   -> a layer that trusts the host's locally added CA certificates (cached by content).
+#   -> a layer that trusts the host's locally added CA certificates and lets the
+#      test user `deploy` in over SSH with sudo (cached by content).
 # Usage: scripts/build-images.sh [12] [13]      (default: both)
 # Env:   APPMOUNT_CA_DIR   folder of extra CA certificates (*.crt) to trust
 #                          (default: Debian's /usr/local/share/ca-certificates)
+#        the SSH key of `deploy` (the fleet scenario reaches its hosts over SSH) is
+#        made once in ~/.cache/appmount-test/id_ed25519; only its public half goes
+#        into the images
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 ca_dir=${APPMOUNT_CA_DIR:-/usr/local/share/ca-certificates}
-packages=systemd,systemd-sysv,dbus,python3,python3-apt,ca-certificates,curl,procps,iproute2,gnupg
+packages=systemd,systemd-sysv,dbus,python3,python3-apt,ca-certificates,curl,procps,iproute2,gnupg,openssh-server,sudo
 repo=${APPMOUNT_IMAGE_REPO:-appmount-test/debian}
 
 suite_of() {
@@ -46,6 +50,7 @@ build_final() {
   base=$(build_base "$version")
   ctx=$(mktemp -d)
   cp "$root/tests/images/Dockerfile" "$ctx/"
+  cp "$ssh_key.pub" "$ctx/authorized_keys"
   mkdir -p "$ctx/ca-certificates"
   if [ -d "$ca_dir" ]; then
     cp -r "$ca_dir/." "$ctx/ca-certificates/"
@@ -62,6 +67,11 @@ build_final() {
 }
 
 "$root/scripts/ensure-docker.sh"
+ssh_key=$HOME/.cache/appmount-test/id_ed25519
+if [ ! -f "$ssh_key" ]; then
+  mkdir -p "$(dirname "$ssh_key")"
+  ssh-keygen -q -t ed25519 -N '' -C appmount-test -f "$ssh_key"
+fi
 for version in "${@:-12 13}"; do
   for v in $version; do
     build_final "$v"

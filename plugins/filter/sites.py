@@ -12,6 +12,7 @@ passed in as ``files``: path -> content, or None when the file does not exist.
 from __future__ import annotations
 
 import datetime
+import ipaddress
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -151,6 +152,20 @@ def sites_errors(sites: Any, files: Mapping[str, str | None] | None = None,
     return errors
 
 
+def proxies_errors(proxies: Any, field: str = "nginx_trusted_proxies") -> list[str]:
+    """Every entry of a list of trusted proxies that is not an IP address or a CIDR network, named."""
+    if not isinstance(proxies, list):
+        return [f"{field} must be a list of IP addresses or CIDR networks"]
+    errors = []
+    for i, proxy in enumerate(proxies):
+        try:
+            ipaddress.ip_network(str(proxy), strict=False)
+        except ValueError:
+            errors.append(f"{field}[{i}]: {proxy!r} is not an IP address or a CIDR network (nginx's realip and geo "
+                          "modules take no host names)")
+    return errors
+
+
 def sites_with_defaults(sites: Any) -> Any:
     """``nginx_sites`` with the defaults of the nginx role's spec for what each site leaves out (its single owner);
     anything that is not a list of mappings as it is, for ``sites_errors`` to refuse."""
@@ -229,4 +244,4 @@ class FilterModule:
 
     def filters(self) -> dict[str, Callable[..., Any]]:
         return {"sites_errors": sites_errors, "sites_with_defaults": sites_with_defaults, "acme_failure": acme_failure,
-                "nginx_restores": nginx_restores, "site_endpoints": site_endpoints}
+                "nginx_restores": nginx_restores, "site_endpoints": site_endpoints, "proxies_errors": proxies_errors}

@@ -15,6 +15,7 @@ from ansible_collections.appmount.wsgi.plugins.filter.sites import (
     acme_failure,
     certificate_problem,
     nginx_restores,
+    proxies_errors,
     site_endpoints,
     sites_errors,
     sites_with_defaults,
@@ -144,6 +145,29 @@ def test_nginx_restores_puts_back_what_changed() -> None:
 
 def test_nginx_restores_skips_results_of_check_mode() -> None:
     assert nginx_restores([{"changed": True, "diff": {}}], [{"changed": True}]) == []
+
+
+def test_proxies_errors_accepts_addresses_and_networks() -> None:
+    assert proxies_errors(["192.0.2.10", "2001:db8::1", "10.0.0.0/8", "2001:db8::/32", "192.168.1.5/24"]) == []
+    assert proxies_errors([]) == []
+
+
+def test_proxies_errors_refuses_a_host_name_naming_its_index() -> None:
+    assert proxies_errors(["192.0.2.10", "lb.example.org", "10.0.0.0/33"]) == [
+        "nginx_trusted_proxies[1]: 'lb.example.org' is not an IP address or a CIDR network (nginx's realip and geo "
+        "modules take no host names)",
+        "nginx_trusted_proxies[2]: '10.0.0.0/33' is not an IP address or a CIDR network (nginx's realip and geo "
+        "modules take no host names)"]
+
+
+def test_proxies_errors_names_the_field_it_is_given() -> None:
+    [error] = proxies_errors(["lb1"], "balancer_trusted_proxies")
+    assert error.startswith("balancer_trusted_proxies[0]: 'lb1' is not an IP address")
+
+
+@pytest.mark.parametrize("proxies", ["192.0.2.10", None, {"lb": "192.0.2.10"}], ids=["string", "none", "mapping"])
+def test_proxies_errors_refuses_what_is_not_a_list(proxies: Any) -> None:
+    assert proxies_errors(proxies) == ["nginx_trusted_proxies must be a list of IP addresses or CIDR networks"]
 
 
 def test_sites_with_defaults_fills_sub_options_from_the_spec() -> None:
