@@ -60,13 +60,17 @@ def deploy(app_list: List[Dict[str, Any]], *args: str) -> str:
     return run.output
 
 
+# for the runs whose changes are the apps role's alone: the nginx and uwsgi roles have nothing to do there
+APPS_ONLY = ("--tags", "apps")
+
+
 def prepare(app_list: List[Dict[str, Any]]) -> None:
     """The state a test starts from: the listed apps as listed (whatever an earlier test left), others untouched.
 
     The apps role alone (--tags apps): the nginx and uwsgi roles do not read the app list, and no test leaves
     their files changed, so the rest of the playbook has nothing to do here.
     """
-    deploy(app_list, "--tags", "apps")
+    deploy(app_list, *APPS_ONLY)
 
 
 def ping_release(code: Path, text: str) -> None:
@@ -337,7 +341,7 @@ def test_only_the_last_releases_are_kept(code: Path) -> None:
     versions = [f" v{3 + i}" for i in range(max(2, KEEP_RELEASES + 1 - had))]
     for version in versions:
         ping_release(code, version)
-        deploy(apps(code, ping=PING2) + [extra_app(code)])
+        deploy(apps(code, ping=PING2) + [extra_app(code)], *APPS_ONLY)
     for name in NAMES:
         assert len(releases(name, "ping")) == KEEP_RELEASES
         assert body(name, "/tools/ping/") == "pong" + versions[-1]
@@ -368,7 +372,7 @@ def test_disabled_app_is_stopped_keeps_its_files_and_present_again_brings_it_bac
     present = apps(code, ping=PING2) + [extra_app(code)]
     prepare(present)  # notes runs; nothing else changes below
     before = {n: masters(get_host(n), ["blog", "ping", "extra"]) for n in NAMES}
-    deploy(apps(code, ping=PING2, notes={"state": "disabled"}) + [extra_app(code)])
+    deploy(apps(code, ping=PING2, notes={"state": "disabled"}) + [extra_app(code)], *APPS_ONLY)
     for name in NAMES:
         host = get_host(name)
         assert http(host, "/notes/").status == 404
@@ -381,7 +385,7 @@ def test_disabled_app_is_stopped_keeps_its_files_and_present_again_brings_it_bac
         assert host.user("_notes").exists
         assert masters(host, ["blog", "ping", "extra"]) == before[name]
     # present again
-    deploy(present)
+    deploy(present, *APPS_ONLY)
     for name in NAMES:
         assert "<h1>Notes</h1>" in body(name, "/notes/")
 
@@ -404,14 +408,14 @@ def test_git_source_follows_its_version(code: Path) -> None:
     for tag in ("v1", "v2"):
         app = {"name": "gitapp", "mount": "/git-app", "module": "wsgi:application",
                "source": {"git": "/opt/gitapp", "version": tag}}
-        deploy(apps(code, ping=PING2) + [app])
+        deploy(apps(code, ping=PING2) + [app], *APPS_ONLY)
         for name in NAMES:
             assert body(name, "/git-app/") == f"git {tag}"
 
 
 def test_app_from_packages_only(code: Path) -> None:
     app = {"name": "werkzeug", "mount": "/wz", "module": "werkzeug.testapp:test_app", "packages": ["werkzeug>=3,<4"]}
-    deploy(apps(code, ping=PING2) + [app])
+    deploy(apps(code, ping=PING2) + [app], *APPS_ONLY)
     for name in NAMES:
         response = http(get_host(name), "/wz/")
         assert response.status == 200 and "Werkzeug" in response.body
