@@ -235,4 +235,5 @@ def fleet_summary(run: Run) -> str:
     """The fleet summary the run showed (its last play)."""
     part = run.output.split("TASK [appmount.wsgi.balancer : Show the fleet]", 1)
     assert len(part) == 2, run.output[-3000:]
-    return part[1].split("\nTASK [", 1)[0].split("\nPLAY ", 1)[0]
+    # from the line after the task's banner to the next task or play
+    return part[1].split("\n", 1)[-1].split("\nTASK [", 1)[0].split("\nPLAY ", 1)[0]
