@@ -11,7 +11,7 @@ import re
 import shlex
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 from appmount_testinfra import Run, get_host, load_result, playbook, start_load, stop_load
@@ -145,20 +145,30 @@ def test_a_failed_get_is_retried_on_another_host_and_a_failed_post_is_not() -> N
     assert reached >= 1 and posts.count(502) == reached and posts.count(200) == 6 - reached
 
 
-def test_a_code_change_rolls_host_by_host_under_load_with_no_failed_request(code: Path) -> None:
-    release(code, "two")
+def deploy_under_load(code: Path, label: str,
+                      meanwhile: Callable[[], Any] = lambda: None) -> tuple[Run, dict[str, Any], Any]:
+    """site.yml under a bounded load through the balancer (from its own container); ``meanwhile`` runs after the
+    playbook, before the load stops. Prints the run's time, the load's figures and the fleet summary."""
     trust_the_balancer(BALANCER)
     start_load(BALANCER, ["/whoami/", "/tools/echo/"], clients=4, seconds=240, base=f"https://{SITE}",
                cafile=CLIENT_CERT)
     started = time.monotonic()
     try:
         run = deploy(code)
-    finally:
         took = time.monotonic() - started
+        seen = meanwhile()
+    finally:
         stop_load(BALANCER)
     result = load_result(BALANCER)
-    print(f"\nROLLOUT site.yml {took:.1f} s, requests={result['requests']} non_2xx={result['non_2xx']} "
-          f"slowest_ms={result['slowest_ms_by_path']} failures={result['failures']}\n{fleet_summary(run)}")
+    print(f"\n{label} site.yml {took:.1f} s, requests={result['requests']} non_2xx={result['non_2xx']} "
+          f"slowest_ms={result['slowest_ms_by_path']} failures={result['failures']}\n{fleet_summary(run)}"
+          f"\n{re.findall(r'the rollout stopped at .*', run.output)[:1]}")
+    return run, result, seen
+
+
+def test_a_code_change_rolls_host_by_host_under_load_with_no_failed_request(code: Path) -> None:
+    release(code, "two")
+    run, result, _seen = deploy_under_load(code, "ROLLOUT")
     assert run.rc == 0, run.output[-6000:]
     assert result["non_2xx"] == 0, result
     assert result["requests"] > 100
@@ -181,21 +191,8 @@ def test_a_code_change_rolls_host_by_host_under_load_with_no_failed_request(code
 def test_a_release_that_fails_its_import_stops_at_the_first_host_while_the_others_serve(code: Path) -> None:
     before = {host: current_release(host) for host in APP_HOSTS}
     release(code, "broken", broken=True)
-    trust_the_balancer(BALANCER)
-    start_load(BALANCER, ["/whoami/", "/tools/echo/"], clients=4, seconds=240, base=f"https://{SITE}",
-               cafile=CLIENT_CERT)
-    started = time.monotonic()
-    try:
-        run = deploy(code)
-        took = time.monotonic() - started
-        # the balancer serves the current release from the other hosts (the load goes on a little after the run)
-        answers = through_balancer(6)
-    finally:
-        stop_load(BALANCER)
-    result = load_result(BALANCER)
-    print(f"\nHALTED site.yml {took:.1f} s, requests={result['requests']} non_2xx={result['non_2xx']} "
-          f"slowest_ms={result['slowest_ms_by_path']} failures={result['failures']}\n{fleet_summary(run)}"
-          f"\n{re.findall(r'the rollout stopped at .*', run.output)[:1]}")
+    # the balancer serves the current release from the other hosts (the load goes on a little after the run)
+    run, result, answers = deploy_under_load(code, "HALTED", lambda: through_balancer(6))
     assert run.rc != 0
     assert result["non_2xx"] == 0, result
     assert re.search(rf"the rollout stopped at {APP_HOSTS[0]}: .*whoami", run.output), run.output[-4000:]
