@@ -55,8 +55,11 @@ def parse_slowest(output: str) -> list[tuple[str, float]]:
     return [(m.group("task"), float(m.group("seconds"))) for m in TASK_TIME_RE.finditer(tail)]
 
 
-def bench_apps(count: int) -> list[dict[str, Any]]:
-    """`count` copies of bench/app under /b1 ... /bN (names b1 ... bN)."""
+FLOOR_PLAYBOOK = "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: One round trip\n      ansible.builtin.ping:\n"
+
+
+def bench_apps(count: int, idle_timeout: int = 0) -> list[dict[str, Any]]:
+    """`count` copies of bench/app under /b1 ... /bN (names b1 ... bN); scaled to zero after `idle_timeout` s."""
     return [
         {
             "name": f"b{i}",
@@ -66,26 +69,29 @@ def bench_apps(count: int) -> list[dict[str, Any]]:
             "packages": ["flask>=3,<4"],
             "static": [{"url": "/static", "path": "static"}],
         }
+        | ({"idle_timeout": idle_timeout} if idle_timeout else {})
         for i in range(1, count + 1)
     ]
 
 
-def write_apps_file(directory: Path, count: int) -> Path:
-    path = directory / f"apps-{count}.yml"
-    path.write_text("---\n" + yaml.safe_dump({"appmount_apps": bench_apps(count)}, sort_keys=False))
+def write_apps_file(directory: Path, count: int, idle_timeout: int = 0) -> Path:
+    path = directory / f"apps-{count}{f'-idle{idle_timeout}' if idle_timeout else ''}.yml"
+    path.write_text("---\n" + yaml.safe_dump({"appmount_apps": bench_apps(count, idle_timeout)}, sort_keys=False))
     return path
 
 
-def write_inventory(directory: Path, host: str) -> Path:
-    path = directory / f"inventory-{host}.yml"
+def write_inventory(directory: Path, *hosts: str, connection: str = "community.docker.docker") -> Path:
+    """The hosts over the docker connection (Mitogen's strategy accelerates the short name `docker` only)."""
+    path = directory / f"inventory-{hosts[0]}-{len(hosts)}-{connection.rsplit('.', 1)[-1]}{'-short' if '.' not in connection else ''}.yml"
     inventory = {
         "appmount": {
             "hosts": {
                 host: {
-                    "ansible_connection": "community.docker.docker",
+                    "ansible_connection": connection,
                     "ansible_python_interpreter": "/usr/bin/python3",
                     "ansible_become": False,
                 }
+                for host in hosts
             }
         }
     }
@@ -103,11 +109,17 @@ class Runner:
     log_dir: Path
     timeout_s: float = 2400
 
-    def run(self, label: str, host: str, inventory: Path, apps_file: Path, apps: int) -> PlaybookRun:
-        cmd = [
-            str(self.venv_bin / "ansible-playbook"), "playbooks/site.yml", "-i", str(inventory),
-            "-e", f"@{apps_file}", "-e", f"apps_source_dir={self.apps_source_dir}",
-        ]  # fmt: skip
+    def floor(self, label: str, host: str, inventory: Path, extra_env: dict[str, str] | None = None) -> PlaybookRun:
+        """Ansible's floor on this host: a playbook of one task (ping), no facts, same ansible.cfg and connection."""
+        playbook = inventory.parent / "floor.yml"
+        playbook.write_text(FLOOR_PLAYBOOK)
+        return self.run(label, host, inventory, None, 0, str(playbook), extra_env)
+
+    def run(self, label: str, host: str, inventory: Path, apps_file: Path | None, apps: int,
+            playbook: str = "playbooks/site.yml", extra_env: dict[str, str] | None = None) -> PlaybookRun:
+        cmd = [str(self.venv_bin / "ansible-playbook"), playbook, "-i", str(inventory)]
+        if apps_file is not None:
+            cmd += ["-e", f"@{apps_file}", "-e", f"apps_source_dir={self.apps_source_dir}"]
         env = os.environ | {
             "ANSIBLE_CONFIG": str(self.source_root / "ansible.cfg"),
             "PATH": f"{self.venv_bin}:{os.environ.get('PATH', '')}",
@@ -115,7 +127,7 @@ class Runner:
             # per-task wall times in the log and a summary of the slowest tasks (output only)
             "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks",
             "PROFILE_TASKS_TASK_OUTPUT_LIMIT": "8",
-        }
+        } | (extra_env or {})
         log = self.log_dir / f"{label}.log"
         start = time.monotonic()
         try:

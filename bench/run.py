@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,11 +29,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import builds
+import fleet
+import memory
 import report
 import wrk
 from container import NAME_PREFIX, BenchError, Container
 from playbook import PlaybookRun, Runner, write_apps_file, write_inventory
-from serving import Serving
+from serving import GUNICORN_DIR, URLS, Serving
 from tuning import VARIANTS, Tuning
 
 BENCH = Path(__file__).resolve().parent
@@ -42,6 +46,9 @@ ROOT = BENCH.parent
 APT_WARM = ["nginx", "uwsgi", "uwsgi-plugin-python3", "python3-venv", "python3-packaging", "wrk"]
 PIP_WARM = ["flask>=3,<4", "gunicorn"]
 WHEELHOUSE = "/root/.cache/pip/wheelhouse"
+IDLE_S = 16  # the bench apps' idle_timeout in the scale-to-zero runs: the shortest the default start limit allows
+FLOOR_RUNS = 3  # one-task playbooks timed on the N = 1 container (median)
+COLD_APPS = 5  # idle apps whose first request is timed
 
 
 def log(msg: str) -> None:
@@ -61,7 +68,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--duration", type=int, default=10, help="seconds of each measured wrk run")
     p.add_argument("--warmup", type=int, default=2, help="seconds of the wrk warmup before each run")
-    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the serving runs (medians are reported; 0: tuning only)")
+    p.add_argument("--rounds", type=int, default=5, help="interleaved rounds of the serving runs (medians are reported; 0: tuning only)")
+    p.add_argument("--build-rounds", type=int, default=3, help="rounds of the venv build methods side by side (0: skip)")
     p.add_argument("--tuning-rounds", type=int, default=3, help="interleaved rounds of the tuning variants")
     p.add_argument("--tuning-duration", type=int, default=5, help="seconds of each measured tuning run")
     p.add_argument(
@@ -70,6 +78,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=[],
         help="only the tuning variants whose name contains one of these comma-separated words (and the baseline)",
     )
+    p.add_argument("--fleet-apps", type=int, default=10, help="apps per host of the fleet runs (0: skip the fleet)")
+    p.add_argument("--no-mitogen", dest="mitogen", action="store_false", help="skip the Mitogen runs beside Ansible's own strategy")
     p.add_argument("--no-serving", action="store_true", help="skip the serving runs (and the tuning)")
     p.add_argument("--no-tuning", action="store_true", help="skip the tuning experiments")
     p.add_argument("--results", type=Path, default=BENCH / "results")
@@ -142,6 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     ansible: dict[str, Any] = {"sizes": args.sizes, "converge_s": {}, "idempotent_s": {}, "add_one_s": {}, "idempotent_changed": {}, "runs": []}
     serving: dict[str, Any] = {}
     tuning: list[dict[str, Any]] = []
+    mem: dict[str, Any] = {}
+    scale: dict[str, Any] = {}
+    build_methods: dict[str, Any] = {}
+    fleet_result: dict[str, Any] = {}
+    scratch: list[Path] = []  # directories removed at the end
     meta: dict[str, Any] = {
         "started": dt.datetime.now().isoformat(timespec="seconds"),
         "host": {"nproc": os.cpu_count(), "loadavg_start": os.getloadavg()},
@@ -182,10 +197,24 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             idem = record(runner.run(f"idempotent-{n}", box.name, inventory, write_apps_file(workdir, n), n), "idempotent_s")
             ansible["idempotent_changed"][str(n)] = idem.recap.get("changed") if idem.ok else None
+            if n == min(args.sizes):
+                floors = [runner.floor(f"floor-{i + 1}", box.name, inventory) for i in range(FLOOR_RUNS)]
+                ansible["floor_runs_s"] = [r.seconds for r in floors if r.ok]
+                ansible["floor_s"] = statistics.median(ansible["floor_runs_s"]) if ansible["floor_runs_s"] else None
+                ansible["floor_apps"] = n
+                log(f"floor (one-task playbook) {ansible['floor_runs_s']} s, median {ansible['floor_s']}")
+                if args.mitogen:
+                    ansible["mitogen"] = with_mitogen(runner, box, workdir, n)
             if n in args.add_one:
                 record(runner.run(f"add-one-{n}", box.name, inventory, write_apps_file(workdir, n + 1), n + 1), "add_one_s")
             if n in serving_sizes and not args.no_serving:
-                serving, tuning = serve(box, load, args)
+                serving, tuning, mem = serve(box, load, args)
+            if n == min(args.sizes) and args.build_rounds:
+                log(f"builds: venv+pip, wheel pip and uv side by side, {args.build_rounds} rounds")
+                build_methods = builds.measure(box, args.build_rounds)
+                log(f"builds: medians {build_methods['median_s']}")
+            if n == max(args.sizes) and n >= COLD_APPS:
+                scale = scale_to_zero(box, runner, inventory, workdir, n, n + 1 if n in args.add_one else n)
             if not args.keep:
                 box.remove()
         if not serving_sizes and not args.no_serving:
@@ -194,7 +223,23 @@ def main(argv: list[str] | None = None) -> int:
             run = runner.run("converge-serving", box.name, write_inventory(workdir, box.name), write_apps_file(workdir, 1), 1)
             if not run.ok:
                 raise BenchError(f"deploying the serving app failed: see {run.log}")
-            serving, tuning = serve(box, load, args)
+            serving, tuning, mem = serve(box, load, args)
+        if args.fleet_apps:
+            log(f"fleet: {fleet.HOSTS} hosts against 1, {args.fleet_apps} apps each")
+
+            def fleet_box(label: str) -> Container:
+                # apt locks its archive directory: hosts that converge together each get their own (hard links)
+                own_apt = apt_cache.parent / f"bench-apt-{label}-{os.getpid()}"  # beside it: same file system
+                scratch.append(own_apt)
+                subprocess.run(["cp", "-al", str(apt_cache), str(own_apt)], check=True)
+                for path in (own_apt / "lock", own_apt / "partial"):
+                    subprocess.run(["rm", "-rf", str(path)], check=True)
+                (own_apt / "partial").mkdir()
+                box = start_box(f"{NAME_PREFIX}-{label}-{os.getpid()}", pip_cache, own_apt)
+                boxes.append(box)
+                return box
+
+            fleet_result = fleet.measure(fleet_box, runner, workdir, args.fleet_apps, log)
     except BenchError as exc:
         error = str(exc)
         log(f"ERROR: {error}")
@@ -203,13 +248,19 @@ def main(argv: list[str] | None = None) -> int:
             for box in boxes:
                 box.remove()
         shutil.rmtree(workdir, ignore_errors=True)
+        for path in scratch:
+            shutil.rmtree(path, ignore_errors=True)
     if failed and not error:
         error = f"playbook runs failed: {', '.join(failed)} (logs in {results_dir / 'logs'})"
         log(f"ERROR: {error}")
     meta["host"]["loadavg_end"] = os.getloadavg()
     meta["total_s"] = round(time.monotonic() - t0, 1)
     meta["error"] = error
-    results = {"meta": meta, "ansible": ansible, "serving": serving, "targets": report.targets(ansible, serving), "tuning": tuning}
+    mem.update(scale.pop("memory", {}))
+    results = {"meta": meta, "ansible": ansible, "serving": serving, "memory": mem, "scale_to_zero": scale, "builds": build_methods,
+               "fleet": fleet_result, "tuning": tuning}
+    report.derive(results)
+    results["targets"] = report.targets(results)
     report.write_json(results_dir / "latest.json", results)
     (results_dir / "latest.md").write_text(report.markdown(results))
     report.plot(results_dir / "playbook_time.png", ansible)
@@ -223,11 +274,66 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if args.strict and missed else 0
 
 
-def serve(box: Container, load: wrk.Load, args: argparse.Namespace) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def with_mitogen(runner: Runner, box: Container, workdir: Path, n: int) -> dict[str, Any]:
+    """The idempotent run and the floor again with Mitogen's strategy (mitogen_linear), side by side: measured, not
+    adopted. Mitogen accelerates the connection named `docker` (not its FQCN), so its inventory says `docker`."""
+    where = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-c", "import ansible_mitogen, mitogen, os; "
+                            "print(os.path.dirname(ansible_mitogen.__file__)); print('.'.join(map(str, mitogen.__version__)))"],
+                           capture_output=True, text=True, check=True).stdout.split()
+    env = {"ANSIBLE_STRATEGY_PLUGINS": f"{where[0]}/plugins/strategy", "ANSIBLE_STRATEGY": "mitogen_linear"}
+    inventory = write_inventory(workdir, box.name, connection="docker")
+    result: dict[str, Any] = {"version": where[1], "strategy": "mitogen_linear", "runs": []}
+    idem = [runner.run(f"mitogen-idempotent-{n}-{i + 1}", box.name, inventory, write_apps_file(workdir, n), n, extra_env=env) for i in range(FLOOR_RUNS)]
+    floors = [runner.floor(f"mitogen-floor-{i + 1}", box.name, inventory, env) for i in range(FLOOR_RUNS)]
+    result["runs"] = [r.to_json() for r in idem + floors]
+    ok_idem, ok_floor = [r.seconds for r in idem if r.ok], [r.seconds for r in floors if r.ok]
+    result["idempotent_s"] = statistics.median(ok_idem) if ok_idem else None
+    result["floor_s"] = statistics.median(ok_floor) if ok_floor else None
+    result["idempotent_changed"] = [r.recap.get("changed") for r in idem]
+    result["failed_runs"] = [r.label for r in idem + floors if not r.ok]
+    log(f"mitogen {result['version']}: idempotent {ok_idem} s (changed {result['idempotent_changed']}), floor {ok_floor} s,"
+        f" failed runs {result['failed_runs']}")
+    return result
+
+
+def scale_to_zero(box: Container, runner: Runner, inventory: Path, workdir: Path, n: int, deployed: int) -> dict[str, Any]:
+    """Memory of n always-on apps after a request each; the same apps with idle_timeout after it has passed; a run
+    while they are idle (changed=0); the first request of COLD_APPS idle apps."""
+    names = [f"b{i}" for i in range(1, n + 1)]
+    result: dict[str, Any] = {"apps": n, "idle_timeout_s": IDLE_S, "runs": []}
+    failed = memory.touch_all(box, names)
+    on = memory.apps_usage(box, names)
+    log(f"scale to zero: {n} apps always on: {on}")
+    for label, idle in ((f"idle-on-{deployed}", IDLE_S), (f"idle-idempotent-{deployed}", IDLE_S)):
+        if label.startswith("idle-idempotent"):
+            result["idle_before_run"] = n - memory.active(box, names)
+        run = runner.run(label, box.name, inventory, write_apps_file(workdir, deployed, idle), deployed)
+        result["runs"].append(run.to_json())
+        log(f"{label:<16} {run.seconds:8.1f} s  rc={run.returncode}  {run.recap}")
+        if not run.ok:
+            raise BenchError(f"{label} failed: see {run.log}")
+        if label.startswith("idle-on"):
+            failed += memory.touch_all(box, names)
+            result["idle_wait_s"] = IDLE_S + memory.wait_idle(box, names, IDLE_S + 60)
+            idle_use = memory.apps_usage(box, names)
+            log(f"scale to zero: {n} apps idle: {idle_use} (all stopped {result['idle_wait_s']} s after their last request)")
+    result["idempotent_changed"] = run.recap.get("changed")
+    memory.wait_idle(box, names, IDLE_S + 60)
+    cold = memory.cold_starts(box, names[:COLD_APPS])
+    log(f"scale to zero: first requests after idling {cold}")
+    result["cold_starts"] = cold
+    result["cold_start_s"] = max(c["seconds"] for c in cold)
+    result["failed"] = failed + sum(1 for c in cold if c["status"] != 200)
+    result["memory"] = {f"apps_{n}_always_on_mb": on["pss_mb"], f"apps_{n}_idle_mb": idle_use["pss_mb"],
+                        f"apps_{n}_always_on": on, f"apps_{n}_idle": idle_use}
+    return result
+
+
+def serve(box: Container, load: wrk.Load, args: argparse.Namespace) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
     serving_runner = Serving(box)
     if args.rounds == 0:  # tuning only
         box.sh("apt-get install -y -qq wrk >/dev/null", timeout=300)
-        return {}, run_tuning(box, load, args)
+        return {}, run_tuning(box, load, args), {}
     log(f"serving: setting up uWSGI direct, gunicorn, wrk; {args.rounds} rounds of {load.warmup_s}+{load.duration_s} s per path")
     setup = serving_runner.prepare()
     runs = serving_runner.measure(load, args.rounds)
@@ -241,6 +347,17 @@ def serve(box: Container, load: wrk.Load, args: argparse.Namespace) -> tuple[dic
         serving[f"{name}_p50_ms"] = r["p50_ms"]
         serving[f"{name}_p99_ms"] = r["p99_ms"]
     serving["non_2xx"] = sum(r["errors"] for r in runs.values())
+    serving["uwsgi_keepalive_rps"] = runs["uwsgi_direct_http11"]["rps"]
+    serving["per_round"] = [
+        {"nginx_uwsgi_rps": runs["nginx_uwsgi"]["samples"][i]["rps"], "nginx_gunicorn_rps": runs["nginx_gunicorn"]["samples"][i]["rps"],
+         "uwsgi_keepalive_rps": runs["uwsgi_direct_http11"]["samples"][i]["rps"]}
+        for i in range(args.rounds)
+    ]
+    # memory of one app after a request: the deployed b1 (its unit's processes) and the same app under gunicorn
+    app_mem = memory.one_app(box, "b1", URLS["nginx_uwsgi"])
+    gunicorn_mem = memory.gunicorn(box, f"{GUNICORN_DIR}/pid", URLS["nginx_gunicorn"])
+    mem = {"app_rss_mb": app_mem["pss_mb"], "gunicorn_rss_mb": gunicorn_mem["pss_mb"], "measure": "PSS", "app": app_mem, "gunicorn": gunicorn_mem}
+    log(f"memory after a request: b1 under uWSGI {app_mem}, under gunicorn {gunicorn_mem}")
     serving["rounds"] = args.rounds
     serving["runs"] = runs
     serving["setup"] = setup
@@ -248,7 +365,7 @@ def serve(box: Container, load: wrk.Load, args: argparse.Namespace) -> tuple[dic
     if not args.no_tuning:
         serving_runner.stop_extras()
         tuning = run_tuning(box, load, args)
-    return serving, tuning
+    return serving, tuning, mem
 
 
 def run_tuning(box: Container, load: wrk.Load, args: argparse.Namespace) -> list[dict[str, Any]]:

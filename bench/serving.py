@@ -24,6 +24,7 @@ URLS = {
     "static": f"http://127.0.0.1:80/{APP}/static/hello.txt",
 }
 DEPLOYED_INI = f"/etc/uwsgi/apps-available/{APP}.ini"
+DEPLOYED_ENV = f"/etc/uwsgi/apps-available/{APP}.env"
 
 
 class Direct(NamedTuple):
@@ -125,7 +126,9 @@ class Serving:
         code_dir = option(deployed, "chdir")
         for name, direct in DIRECT.items():
             box.write(direct.ini, render_ini(direct_ini(deployed, name)))
-            box.sh(f"uwsgi --ini {direct.ini}")
+            # the app's environment file, as its unit reads it (systemd's and bash's double quotes escape the same
+            # four characters): the mount's cookie wrapper finds the app's callable in APPMOUNT_CALLABLE
+            box.sh(f"set -a && . {DEPLOYED_ENV} && set +a && uwsgi --ini {direct.ini}")
         box.sh(
             f"python3 -m venv {GUNICORN_VENV} && {GUNICORN_VENV}/bin/pip install -q 'flask>=3,<4' gunicorn"
             f" && install -d -m 0755 -o {user} -g {user} {GUNICORN_DIR}",

@@ -157,20 +157,41 @@ def _check_static(app: AppSpec, err: Callable[[str], None]) -> None:
                 "(or use root: release, the directory that hooks write)")
 
 
-def apps_errors(apps: Any, base_dir: str = ".", sites: Sequence[str] = ()) -> list[str]:
+def idle_minimum(start_limit: Sequence[int]) -> int:
+    """The shortest ``idle_timeout`` under systemd's start limit ``(interval, burst)``: an app woken again right after
+    each idle exit starts at most once per ``idle_timeout``, which must not reach ``burst`` starts in ``interval``."""
+    interval, burst = start_limit
+    return interval // max(1, burst - 1) + 1
+
+
+def _idle_rule(start_limit: Sequence[int]) -> str:
+    return (f": every wake is a start, and systemd gives up on an app that starts {start_limit[1]} times in "
+            f"{start_limit[0]} s (apps_start_limit_burst, apps_start_limit_interval); allowed: 0 (always running) or "
+            f"at least {idle_minimum(start_limit)} (seconds)")
+
+
+def apps_errors(apps: Any, base_dir: str = ".", sites: Sequence[str] = (),
+                start_limit: Sequence[int] = (60, 5), idle_default: int = 0) -> list[str]:
     """Every problem in ``appmount_apps``, each naming the app and the field. ``sites`` names the nginx role's sites
-    (``nginx_site_endpoints``), the first serving the apps without ``site``; empty - sites are not checked."""
+    (``nginx_site_endpoints``), the first serving the apps without ``site``; empty - sites are not checked.
+    ``start_limit`` is the apps' systemd start limit (``apps_start_limit_interval``, ``apps_start_limit_burst``), and
+    ``idle_default`` the ``idle_timeout`` of the apps that do not set it (``apps_default_idle_timeout``)."""
     if apps is None:
         return []
     if not isinstance(apps, list):
         return ["appmount_apps must be a list of apps"]
     errors: list[str] = []
+    if idle_default and idle_default < idle_minimum(start_limit):
+        errors.append(f"apps_default_idle_timeout {idle_default!r} is too short{_idle_rule(start_limit)}")
     for i, app in enumerate(apps):
         if not isinstance(app, Mapping):
             errors.append(f"appmount_apps[{i}] must be a mapping with at least name, mount and module")
             continue
         err = collector(errors, item_label("appmount_apps", i, app))
         _check_app(app, base_dir, err)
+        idle = app.get("idle_timeout")
+        if isinstance(idle, int) and not isinstance(idle, bool) and idle != 0 and idle < idle_minimum(start_limit):
+            err(f"idle_timeout {idle!r} is too short{_idle_rule(start_limit)}")
         # an absent app's site may be gone already: its locations are removed from every site
         if sites and isinstance(app.get("site"), str) and app["site"] not in sites and app.get("state") != "absent":
             err(f"site {app['site']!r} is not a site of nginx_sites; sites: {', '.join(sites)}")
@@ -187,7 +208,7 @@ def apps_normalize(apps: Sequence[AppSpec], root: str, base_dir: str, sites: Seq
 
     An app's key falls back to the spec's default (``state``, ``packages``, ...), then to ``defaults``: the role's
     ``apps_default_*`` values by key name (``processes``, ``threads``, ``request_log``, ``memory_max``,
-    ``cpu_quota``, ``tasks_max``) and ``listen`` (every app's socket backlog)."""
+    ``cpu_quota``, ``tasks_max``, ``idle_timeout``) and ``listen`` (every app's socket backlog)."""
     result: list[App] = []
     dirs = {str(site["name"]): str(site["locations_dir"]) for site in sites}
     for given in apps or []:
@@ -226,7 +247,7 @@ def apps_normalize(apps: Sequence[AppSpec], root: str, base_dir: str, sites: Seq
             "requirements": app.get("requirements"),
             "env": env,
             "processes": app["processes"], "threads": app["threads"], "request_log": app["request_log"],
-            "listen": app["listen"],
+            "listen": app["listen"], "idle_timeout": app["idle_timeout"],
             "socket": f"{run_dir}/socket",
             "uwsgi_ini": uwsgi_ini, "uwsgi_enabled": f"/etc/uwsgi/apps-enabled/{name}.ini",
             "site": site, "nginx_conf": nginx_conf, "nginx_enabled": f"{nginx_dir}/locations-enabled/{name}.conf",

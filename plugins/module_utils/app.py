@@ -85,6 +85,7 @@ class _AppRecord(TypedDict):
     threads: int
     request_log: bool
     listen: int
+    idle_timeout: int  # seconds without a request before the app exits until its next one; 0: always running
     socket: str
     uwsgi_ini: str
     uwsgi_enabled: str

@@ -6,6 +6,7 @@ with the environment, sandbox and limits its unit will run with, before anything
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.appmount.wsgi.plugins.module_utils.app import App, HostFile
 from ansible_collections.appmount.wsgi.plugins.module_utils.releases import (
@@ -30,8 +31,9 @@ def content_of(app: App, kind: str) -> str:
 class Builder:
     """Builds and tests; a new environment waits in a staged file until the app is restarted with it."""
 
-    def __init__(self, run: Run, run_once_hooks: bool = True) -> None:
+    def __init__(self, run: Run, run_once_hooks: bool = True, jobs: int = 0) -> None:
         self.run = run
+        self.jobs = jobs or len(os.sched_getaffinity(0))  # builds at a time; 0: the host's cores
         self.run_once_hooks = run_once_hooks
         self.staged: dict[str, str] = {}  # app name -> its new environment file, tested before it is put in place
 
@@ -50,6 +52,7 @@ class Builder:
         ready: dict[str, str] = {}
         unusable: set[str] = set()  # present apps whose first release failed: nothing to route to or start
         refused: set[str] = set()
+        builds: list[tuple[App, str, str, Settings]] = []
         for app in present:
             name, settings = app["name"], self.settings(app)
             cid = code_id(run, app)
@@ -60,16 +63,28 @@ class Builder:
             rid = release_id(app, cid)
             if not has_release(app["home"], rid):
                 run.note(name, "built", rid)
-                if not run.check and not build_release(run, app, rid, cid, settings):
-                    # nothing to serve yet, or the app keeps its release and its settings as they are
-                    (refused if os.path.islink(f"{app['home']}/current") else unusable).add(name)
+                if not run.check:
+                    builds.append((app, rid, cid, settings))
                     continue
             elif not run.check and self.settings_changed(app):  # the release exists: its settings changed
                 if not import_test(run, app, f"{app['home']}/releases/{rid}", settings._replace(release_is_new=False)):
                     refused.add(name)
                     continue
             ready[name] = rid
+        for (app, rid, _cid, _settings), built in zip(builds, self.build_all(builds)):
+            if built:
+                ready[app["name"]] = rid
+            else:  # nothing to serve yet, or the app keeps its release and its settings as they are
+                (refused if os.path.islink(f"{app['home']}/current") else unusable).add(app["name"])
         return ready, unusable, refused
+
+    def build_all(self, builds: list[tuple[App, str, str, Settings]]) -> list[bool]:
+        """The new releases, built at once, as many at a time as the host has cores (venv creation, pip and the
+        import test are mostly CPU)."""
+        if len(builds) < 2:
+            return [build_release(self.run, *build) for build in builds]
+        with ThreadPoolExecutor(max_workers=min(len(builds), self.jobs)) as pool:
+            return list(pool.map(lambda build: build_release(self.run, *build), builds))
 
     def settings(self, app: App) -> Settings:
         """The app's new drop-in, and its new environment staged in a file of its own when it changed."""

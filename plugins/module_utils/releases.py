@@ -5,6 +5,7 @@ HOME/releases/history (the ids in the order they were switched to, the newest la
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -19,6 +20,9 @@ from ansible_collections.appmount.wsgi.plugins.module_utils.runner import Run
 from ansible_collections.appmount.wsgi.plugins.module_utils.systemd import sandboxed
 
 IMPORT_TIMEOUT_S = 120
+# Debian's pip wheel (python3-venv depends on it): run from the wheel, it installs into a venv created without pip,
+# which saves ensurepip's install of pip and setuptools into every release (2.3 of 3.2 s for a Flask app)
+PIP_WHEELS = "/usr/share/python-wheels/pip-*.whl"
 
 
 class Settings(NamedTuple):
@@ -90,7 +94,7 @@ def build_release(run: Run, app: App, rid: str, cid: str, settings: Settings) ->
 
     The release counts as built only once its ``code-id`` marker exists, written last.
     """
-    home, name = app["home"], app["name"]
+    home = app["home"]
     final = f"{home}/releases/{rid}"
     if os.path.lexists(final):
         shutil.rmtree(final)
@@ -105,26 +109,33 @@ def build_release(run: Run, app: App, rid: str, cid: str, settings: Settings) ->
                 archive.extractall(f"{final}/code")
     elif code["kind"] == "git":
         tarball = f"{final}.tar"
-        run.checked(["git", "--git-dir", f"{home}/git", "archive", "--format=tar", "-o", tarball, cid])
         try:
-            run.checked(["tar", "-x", "--no-same-owner", "-C", f"{final}/code", "-f", tarball])
+            if not (_build_step(run, app, final, ["git", "--git-dir", f"{home}/git", "archive", "--format=tar", "-o",
+                                                  tarball, cid])
+                    and _build_step(run, app, final, ["tar", "-x", "--no-same-owner", "-C", f"{final}/code", "-f",
+                                                      tarball])):
+                return False
         finally:
-            os.unlink(tarball)
+            if os.path.exists(tarball):
+                os.unlink(tarball)
     for root, dirs, files in os.walk(f"{final}/code"):
         for entry in dirs + files:
             os.lchown(os.path.join(root, entry), 0, 0)
     os.chmod(f"{final}/code", 0o755)
     venv = f"{final}/venv"
-    run.checked(["/usr/bin/python3", "-m", "venv", venv])
-    pip = [f"{venv}/bin/pip", "install", "--quiet", "--disable-pip-version-check"]
+    wheels = sorted(glob.glob(PIP_WHEELS))
+    if wheels:
+        make_venv, pip = ["/usr/bin/python3", "-m", "venv", "--without-pip", venv], [f"{venv}/bin/python",
+                                                                                     f"{wheels[-1]}/pip"]
+    else:
+        make_venv, pip = ["/usr/bin/python3", "-m", "venv", venv], [f"{venv}/bin/pip"]
+    if not _build_step(run, app, final, make_venv):
+        return False
+    pip += ["install", "--quiet", "--disable-pip-version-check"]
     installs = ([[*pip, "-r", f"{final}/code/{app['requirements']}"]] if app.get("requirements") else []) + (
         [[*pip, *app["packages"]]] if app["packages"] else [])
     for argv in installs:
-        proc = run.command(argv)
-        if proc.returncode != 0:
-            shutil.rmtree(final)
-            run.errors.append(f"{name}: pip could not build the new release ({' '.join(argv[1:])}); it is not "
-                              f"switched to (the current release, if any, keeps serving).\n{proc.stderr.strip()}")
+        if not _build_step(run, app, final, argv):
             return False
     usable = import_test(run, app, final, settings) and run_hooks(run, app, final, settings.dropin,
                                                                   settings.run_once_hooks)
@@ -134,6 +145,20 @@ def build_release(run: Run, app: App, rid: str, cid: str, settings: Settings) ->
     with open(f"{final}/code-id", "w", encoding="utf-8") as handle:
         handle.write(cid + "\n")
     return True
+
+
+def _build_step(run: Run, app: App, final: str, argv: list[str]) -> bool:
+    """One command of a build; when it fails, the release goes and the app's error says why (builds run in
+    threads, so a failure is the app's alone, never the module's)."""
+    proc = run.command(argv)
+    if proc.returncode == 0:
+        return True
+    shutil.rmtree(final, ignore_errors=True)
+    what = "pip" if "install" in argv else argv[0].rsplit("/", 1)[-1]
+    run.errors.append(f"{app['name']}: {what} could not build the new release ({' '.join(argv[1:])}); it is not "
+                      f"switched to (the current release, if any, keeps serving).\n"
+                      f"{(proc.stderr or proc.stdout).strip()}")
+    return False
 
 
 def has_release(home: str, rid: str) -> bool:

@@ -137,6 +137,13 @@ class Units:
     def is_running(self, name: str) -> bool:
         return self._field(service(name), "ActiveState") in ("active", "reloading")
 
+    def is_idle(self, app: App) -> bool:
+        """Scaled to zero (``idle_timeout``): the app's uWSGI exited after its idle time, and its socket waits for the
+        next request to start it. It counts as up."""
+        name = app["name"]
+        return (bool(app.get("idle_timeout")) and self._field(service(name), "ActiveState") == "inactive"
+                and self._field(socket_unit(name), "ActiveState") == "active")
+
     def is_enabled(self, name: str) -> bool:
         return all(self._field(u, "UnitFileState") == "enabled" for u in (service(name), socket_unit(name)))
 
@@ -181,6 +188,13 @@ class Units:
         self.run.note(name, "action", "restarted")
         if not self.run.check:
             self._systemctl(name, "restart", service(name))
+
+    def restart_if_awake(self, name: str) -> None:
+        """An idle app's new ini, settings or release: ``try-restart`` restarts it only if a request woke it since
+        its state was read; otherwise its next start reads them."""
+        self.run.note(name, "action", "restarted if awake")
+        if not self.run.check:
+            self._systemctl(name, "try-restart", service(name))
 
     def stop(self, name: str) -> None:
         """Stop and disable the service and its socket (the app is unlinked first, so nothing starts it)."""

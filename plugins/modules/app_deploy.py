@@ -55,6 +55,12 @@ options:
         false they are skipped and each app's report says which (C(hooks_skipped_once)).
     type: bool
     default: true
+  build_jobs:
+    description:
+      - New releases built at the same time (virtualenv, packages, import test, hooks); C(0) - one per core of the
+        host.
+    type: int
+    default: 0
   nginx_apply:
     description:
       - The nginx role's script (its I(nginx_apply_command)) - C(nginx -t), the previous files put back when nginx
@@ -112,12 +118,13 @@ from ansible_collections.appmount.wsgi.plugins.module_utils.systemd import Units
 class Deployer:
     """The order of a run; what each step does is in module_utils."""
 
-    def __init__(self, module: Module, nginx_apply: str | None = None, run_once_hooks: bool = True) -> None:
+    def __init__(self, module: Module, nginx_apply: str | None = None, run_once_hooks: bool = True,
+                 build_jobs: int = 0) -> None:
         self.run = Run(module)
         self.nginx_apply = nginx_apply  # the nginx role's script: nginx -t, restore on failure, reload
         self.files = HostFiles(self.run)
         self.units = Units(self.run)
-        self.builder = Builder(self.run, run_once_hooks)
+        self.builder = Builder(self.run, run_once_hooks, build_jobs)
 
     def probe(self, apps: list[App]) -> list[str]:
         """Names of the present apps with code from the controller whose release does not exist yet."""
@@ -220,12 +227,16 @@ class Deployer:
             release = current_release(app["home"])
             if release:
                 self.run.report.setdefault(name, {})["release"] = release
-            if not self.units.is_running(name):
+            reload = switched or ("python" in written and app["scope_cookies"])  # new code, or a new cookie wrapper
+            if self.units.is_idle(app):  # scaled to zero: its next start reads the new files and release
+                if name in restart or reload:
+                    self.units.restart_if_awake(name)
+            elif not self.units.is_running(name):
                 self.units.start(name)
                 continue
-            if name in restart:
+            elif name in restart:
                 self.units.restart(name)
-            elif switched or ("python" in written and app["scope_cookies"]):  # new code, or a new cookie wrapper
+            elif reload:
                 self.units.chain_reload(app)
             self.units.enable(name)
 
@@ -255,10 +266,12 @@ def main() -> None:
             "rollback": {"type": "str"},
             "nginx_apply": {"type": "path"},
             "run_once_hooks": {"type": "bool", "default": True},
+            "build_jobs": {"type": "int", "default": 0},
         },
         supports_check_mode=True,
     )
-    deployer = Deployer(module, module.params["nginx_apply"], module.params["run_once_hooks"])
+    deployer = Deployer(module, module.params["nginx_apply"], module.params["run_once_hooks"],
+                        module.params["build_jobs"])
     run = deployer.run
     apps: list[App] = module.params["apps"]
     if module.params["probe"]:

@@ -231,6 +231,48 @@ def test_zero_downtime_adding_an_app_then_absent_leaves_no_trace(code: Path, run
         assert masters(host, ["blog", "notes", "ping"]) == before[name]
 
 
+IDLE_S = 16  # the shortest idle_timeout the default start limit allows
+
+
+def idle(name: str, app: str, timeout: float = IDLE_S + 20) -> bool:
+    """Whether the app scales to zero within ``timeout`` s: no process left, its unit stopped cleanly (not failed,
+    not restarted), its socket still listening."""
+    wait = (f"until [ \"$(systemctl show -P ActiveState appmount-app@{app}.service)\" = inactive ]; do sleep 0.5; done"
+            f" && ! pgrep -u _{app} >/dev/null")
+    host = get_host(name)
+    if host.run(f"timeout {timeout} sh -c '{wait}'").rc != 0:
+        return False
+    service = host.check_output(f"systemctl show -p Result,NRestarts appmount-app@{app}.service").split()
+    return sorted(service) == ["NRestarts=0", "Result=success"] and host.check_output(
+        f"systemctl show -P SubState appmount-app@{app}.socket") == "listening"
+
+
+def test_an_idle_app_exits_counts_as_up_and_its_next_request_starts_it(code: Path) -> None:
+    """Scale to zero (idle_timeout): the app's processes exit once it has had no request for that long; the next
+    request is answered, not refused; a run while it is idle says changed=0 (the health gate's request wakes it)."""
+    with_idle = apps(code) + [dict(extra_app(code), idle_timeout=IDLE_S)]
+    prepare(with_idle)
+    for name in NAMES:
+        host = get_host(name)
+        assert f"idle = {IDLE_S}" in host.file("/etc/uwsgi/apps-available/extra.ini").content_string
+        assert idle(name, "extra"), host.check_output("journalctl -u appmount-app@extra.service -n 20 -o cat")
+        # the next request starts the app through the socket systemd held, and is answered
+        assert "pong" in body(name, "/extra/")
+        assert host.check_output("systemctl show -P ActiveState appmount-app@extra.service") == "active"
+        assert host.run("pgrep -u _extra").rc == 0
+        assert http(host, "/blog/").status == 200  # the apps without idle_timeout kept running
+    for name in NAMES:
+        assert idle(name, "extra")
+    run = playbook(with_idle, *APPS_ONLY)
+    assert run.rc == 0 and set(run.changed().values()) == {0}, run.output[-3000:]
+    for name in NAMES:
+        assert get_host(name).check_output("systemctl show -P ActiveState appmount-app@extra.service") == "active"
+    # the app goes again without a trace (idle or not, its socket and unit go with it)
+    deploy(apps(code) + [dict(extra_app(code), state="absent")], *APPS_ONLY)
+    for name in NAMES:
+        assert get_host(name).run("systemctl is-active appmount-app@extra.socket").rc != 0
+
+
 def test_uwsgi_option_change_restarts_that_app_alone(code: Path, zero_downtime: Record) -> None:
     prepare(apps(code) + [extra_app(code)])  # ping with the examples' one process; extra runs beside it
     new = apps(code, ping=PING2) + [extra_app(code)]

@@ -77,7 +77,7 @@ REFUSED: list[Any] = [
     pytest.param(
         [app(packges=["flask"])],
         "appmount_apps[0] (blog)",
-        "unknown key 'packges'; allowed keys: cpu_quota, env, hooks, memory_max, module",
+        "unknown key 'packges'; allowed keys: cpu_quota, env, hooks, idle_timeout, memory_max, module",
         id="unknown-key",
     ),
     pytest.param(
@@ -214,6 +214,14 @@ REFUSED: list[Any] = [
                  "scope_cookies 'no' is invalid; allowed: true or false", id="scope-cookies-string"),
     pytest.param([app(static=[{"url": "/static", "path": ".", "root": "build"}])], "appmount_apps[0] (blog)",
                  "static[0].root 'build' is invalid; allowed: code, release", id="static-root-unknown"),
+    pytest.param([app(idle_timeout=15)], "appmount_apps[0] (blog)",
+                 "idle_timeout 15 is too short: every wake is a start, and systemd gives up on an app that starts 5 "
+                 "times in 60 s (apps_start_limit_burst, apps_start_limit_interval); allowed: 0 (always running) or "
+                 "at least 16 (seconds)", id="idle-timeout-below-the-start-limit"),
+    pytest.param([app(idle_timeout=-30)], "appmount_apps[0] (blog)", "idle_timeout -30 is too short",
+                 id="idle-timeout-negative"),
+    pytest.param([app(idle_timeout="5m")], "appmount_apps[0] (blog)",
+                 "idle_timeout '5m' is invalid; allowed: an integer", id="idle-timeout-string"),
     pytest.param(app(), "appmount_apps", "appmount_apps must be a list of apps", id="apps-not-a-list"),
     pytest.param(["blog"], "appmount_apps[0]", "appmount_apps[0] must be a mapping", id="entry-not-a-mapping"),
 ]
@@ -249,6 +257,8 @@ VALID: list[Any] = [
         id="every-field",
     ),
     pytest.param([app(source={"git": "https://example.invalid/blog.git", "version": "v1.2"})], id="git-source"),
+    pytest.param([app(idle_timeout=16)], id="idle-timeout-at-the-minimum"),
+    pytest.param([app(idle_timeout=0)], id="idle-timeout-zero-always-running"),
     pytest.param(None, id="apps-none"),
     pytest.param([], id="apps-empty"),
 ]
@@ -257,6 +267,44 @@ VALID: list[Any] = [
 @pytest.mark.parametrize("apps", VALID)
 def test_apps_errors_accepts(base_dir: str, apps: Any) -> None:
     assert apps_filter.apps_errors(apps, base_dir) == []
+
+
+IDLE_MINIMA = [((60, 5), 16), ((30, 3), 16), ((120, 3), 61), ((60, 2), 61), ((10, 1), 11)]
+
+
+@pytest.mark.parametrize(("start_limit", "minimum"), IDLE_MINIMA)
+def test_idle_minimum_keeps_the_wakes_under_the_start_limit(start_limit: tuple[int, int], minimum: int) -> None:
+    assert apps_filter.idle_minimum(start_limit) == minimum
+    interval, burst = start_limit
+    # woken right after each idle exit, an app starts every `minimum` seconds: within `interval`, fewer starts than
+    # `burst` (one when it is 1); a second less would allow one more
+    assert interval // minimum + 1 <= max(1, burst - 1) < interval // (minimum - 1) + 1
+
+
+@pytest.mark.parametrize(("start_limit", "refused", "accepted"), [([30, 3], 15, 16), ([120, 3], 60, 61)])
+def test_apps_errors_refuses_an_idle_timeout_under_the_role_start_limit(
+        base_dir: str, start_limit: list[int], refused: int, accepted: int) -> None:
+    interval, burst = start_limit
+    assert apps_filter.apps_errors([app(idle_timeout=refused)], base_dir, start_limit=start_limit) == [
+        f"appmount_apps[0] (blog): idle_timeout {refused} is too short: every wake is a start, and systemd gives up on "
+        f"an app that starts {burst} times in {interval} s (apps_start_limit_burst, apps_start_limit_interval); "
+        f"allowed: 0 (always running) or at least {accepted} (seconds)"]
+    assert apps_filter.apps_errors([app(idle_timeout=accepted)], base_dir, start_limit=start_limit) == []
+    assert apps_filter.apps_errors([app(idle_timeout=0)], base_dir, start_limit=start_limit) == []
+
+
+@pytest.mark.parametrize("idle_default", [10, -1])
+def test_apps_errors_refuses_a_short_apps_default_idle_timeout(base_dir: str, idle_default: int) -> None:
+    errors = apps_filter.apps_errors([app(), app(name="wiki", mount="/wiki", idle_timeout=0)], base_dir,
+                                     idle_default=idle_default)
+    assert errors == [f"apps_default_idle_timeout {idle_default} is too short: every wake is a start, and systemd "
+                      "gives up on an app that starts 5 times in 60 s (apps_start_limit_burst, "
+                      "apps_start_limit_interval); allowed: 0 (always running) or at least 16 (seconds)"]
+
+
+@pytest.mark.parametrize("idle_default", [0, 16, 300])
+def test_apps_errors_accepts_apps_default_idle_timeout(base_dir: str, idle_default: int) -> None:
+    assert apps_filter.apps_errors([app()], base_dir, start_limit=(60, 5), idle_default=idle_default) == []
 
 
 def test_apps_errors_reports_every_problem_of_an_app(base_dir: str) -> None:
@@ -320,7 +368,7 @@ ROOT = "/srv/appmount"
 
 # the role's apps_default_* values, as preflight.yml passes them
 ROLE_DEFAULTS: App = {"processes": 2, "threads": 4, "request_log": False, "memory_max": "1G", "cpu_quota": "",
-                      "tasks_max": 512, "listen": 1024}
+                      "tasks_max": 512, "idle_timeout": 0, "listen": 1024}
 
 
 # nginx_site_endpoints as the nginx role gives them (the keys apps_normalize reads)
@@ -427,6 +475,14 @@ def test_normalize_threads(given: App, expected: int) -> None:
 )
 def test_normalize_request_log(default: bool, given: App, expected: bool) -> None:
     assert normalize([app(**given)], request_log=default)[0]["request_log"] is expected
+
+
+@pytest.mark.parametrize(
+    ("default", "given", "expected"),
+    [(0, {}, 0), (300, {}, 300), (0, {"idle_timeout": 60}, 60), (300, {"idle_timeout": 0}, 0)],
+)
+def test_normalize_idle_timeout_from_the_app_or_the_role(default: int, given: App, expected: int) -> None:
+    assert normalize([app(**given)], idle_timeout=default)[0]["idle_timeout"] == expected
 
 
 def test_normalize_without_source() -> None:

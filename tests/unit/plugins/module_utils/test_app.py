@@ -7,7 +7,7 @@ from ansible_collections.appmount.wsgi.plugins.module_utils.app import App, Code
 
 SITES = [{"name": "appmount", "locations_dir": "/etc/nginx/appmount"}]
 DEFAULTS = {"processes": 2, "threads": 4, "request_log": False, "memory_max": "1G", "cpu_quota": "", "tasks_max": 512,
-            "listen": 1024}
+            "idle_timeout": 0, "listen": 1024}
 
 
 def test_app_has_every_key_of_a_normalized_record() -> None:

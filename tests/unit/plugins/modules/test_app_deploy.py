@@ -20,7 +20,7 @@ from ansible_collections.appmount.wsgi.plugins.modules import app_deploy
 
 NO_USER = "_appmount-no-such-account"
 DEFAULTS = {"processes": 2, "threads": 4, "request_log": False, "memory_max": "1G", "cpu_quota": "", "tasks_max": 512,
-            "listen": 1024}
+            "idle_timeout": 0, "listen": 1024}
 
 
 @pytest.fixture(autouse=True)
@@ -175,3 +175,79 @@ def test_rollback_without_an_older_release_fails(tmp_path: Path, new_module: Cal
     with pytest.raises(SystemExit):
         app_deploy.Deployer(module).rollback(app)
     assert module.failed == {"msg": "blog: no previous release to roll back to (kept: ['r1'])"}
+
+
+def units_now(systemctl: Any, service_active: bool, socket_active: bool) -> None:
+    """Put the fake ``systemctl``'s state of blog's enabled units: whether its service and its socket are active."""
+    state = {"appmount-app@blog.service": [service_active, True], "appmount-app@blog.socket": [socket_active, True]}
+    Path(f"{systemctl.path}.state").write_text(json.dumps(state))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="files are written root-owned")
+def test_an_idle_app_counts_as_up(tmp_path: Path, main: Callable[..., dict[str, Any]], systemctl: Any) -> None:
+    """Scaled to zero (idle_timeout): uWSGI exited after its idle time and the socket waits for the next request."""
+    app = record(tmp_path, idle_timeout=30)
+    rid = release_id(app, "none")
+    assert main(apps=[app])["apps"]["blog"]["action"] == "started"
+    units_now(systemctl, service_active=False, socket_active=True)
+    before = len(systemctl.calls())
+    again = main(apps=[app])
+    assert (again["changed"], again["apps"], again["diff"]) == (False, {"blog": {"release": rid}}, [])
+    assert [c.split()[0] for c in systemctl.calls()[before:]] == ["show"]  # not started: its next request does
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="files are written root-owned")
+def test_an_idle_app_that_switched_release_is_restarted_only_if_awake(
+        tmp_path: Path, main: Callable[..., dict[str, Any]], systemctl: Any) -> None:
+    main(apps=[record(tmp_path, idle_timeout=30)])
+    units_now(systemctl, service_active=False, socket_active=True)
+    app = record(tmp_path, idle_timeout=30, module="wsgiref.util:request_uri")  # new code: a new release
+    rid = release_id(app, "none")
+    before = len(systemctl.calls())
+    result = main(apps=[app])
+    assert result["changed"] and result["apps"] == {"blog": {"built": rid, "switched": rid, "release": rid,
+                                                             "action": "restarted if awake"}}
+    assert [c for c in systemctl.calls()[before:] if not c.startswith("show")] == [
+        "try-restart appmount-app@blog.service"]  # neither started nor chain-reloaded
+    assert os.readlink(Path(app["home"]) / "current") == f"releases/{rid}"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="files are written root-owned")
+def test_an_idle_app_whose_ini_changed_is_restarted_only_if_awake(
+        tmp_path: Path, main: Callable[..., dict[str, Any]], systemctl: Any) -> None:
+    main(apps=[record(tmp_path, idle_timeout=30)])
+    units_now(systemctl, service_active=False, socket_active=True)
+    app = record(tmp_path, idle_timeout=60)
+    app["files"][0]["content"] = "[uwsgi]\nidle = 60\ndie-on-idle = true\n"
+    before = len(systemctl.calls())
+    result = main(apps=[app])
+    assert result["changed"] and result["apps"]["blog"]["action"] == "restarted if awake"
+    assert [c for c in systemctl.calls()[before:] if not c.startswith("show")] == [
+        "try-restart appmount-app@blog.service"]  # not restarted: its next start reads the new ini
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="files are written root-owned")
+@pytest.mark.parametrize(("idle_timeout", "socket_active"), [
+    pytest.param(0, True, id="always-running-app-whose-service-is-down"),
+    pytest.param(30, False, id="idle-timeout-but-socket-down-too"),
+])
+def test_an_app_that_is_down_is_started(tmp_path: Path, main: Callable[..., dict[str, Any]], systemctl: Any,
+                                        idle_timeout: int, socket_active: bool) -> None:
+    """Not idle: without idle_timeout an inactive service is down, and an inactive socket answers no request."""
+    app = record(tmp_path, idle_timeout=idle_timeout)
+    main(apps=[app])
+    units_now(systemctl, service_active=False, socket_active=socket_active)
+    before = len(systemctl.calls())
+    result = main(apps=[app])
+    assert result["changed"] and result["apps"]["blog"]["action"] == "started"
+    assert [c for c in systemctl.calls()[before:] if not c.startswith("show")] == [
+        "enable --now appmount-app@blog.socket appmount-app@blog.service"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="files are written root-owned")
+def test_the_first_deploy_of_an_app_with_idle_timeout_starts_it(
+        tmp_path: Path, main: Callable[..., dict[str, Any]], systemctl: Any) -> None:
+    result = main(apps=[record(tmp_path, idle_timeout=30)])
+    assert result["changed"] and result["apps"]["blog"]["action"] == "started"
+    assert [c for c in systemctl.calls() if not c.startswith("show")] == [
+        "daemon-reload", "enable --now appmount-app@blog.socket appmount-app@blog.service"]
