@@ -124,7 +124,9 @@ class Tuning:
             self.box.write(path, wanted[path])
             applied[path] = wanted[path]
         if DEPLOYED_INI in changed:
-            self.box.sh(f"systemctl restart appmount-app@{APP}.service")
+            # the variants restart b1 every few seconds, more often than its unit's start limit allows (5 starts
+            # in 60 s): reset-failed also resets that count
+            self.box.sh(f"systemctl reset-failed appmount-app@{APP}.service; systemctl restart appmount-app@{APP}.service")
         if any(path != DEPLOYED_INI for path in changed):
             self.box.sh("nginx -t -q && systemctl reload nginx")
         time.sleep(1.0)  # old nginx workers finish, new uWSGI workers import the app
