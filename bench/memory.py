@@ -94,11 +94,11 @@ def gunicorn(box: Container, pidfile: str, url: str) -> dict[str, Any]:
     return {"pss_mb": _mb(used["pss_kb"]), "rss_mb": _mb(used["rss_kb"]), "processes": used["processes"]}
 
 
-def touch_all(box: Container, names: list[str]) -> int:
-    """One request to each app; how many did not answer 200."""
+def touch_all(box: Container, names: list[str]) -> list[str]:
+    """One request to each app; the apps that did not answer 200, with what they answered."""
     script = "; ".join(f"curl -s -o /dev/null -m 30 -w '%{{http_code}}\\n' http://127.0.0.1/{n}/" for n in names)
     codes = box.sh(script, timeout=600).stdout.split()
-    return sum(1 for c in codes if c != "200")
+    return [f"{name}: {code}" for name, code in zip(names, codes) if code != "200"]
 
 
 def active(box: Container, names: list[str]) -> int:

@@ -301,7 +301,7 @@ def scale_to_zero(box: Container, runner: Runner, inventory: Path, workdir: Path
     while they are idle (changed=0); the first request of COLD_APPS idle apps."""
     names = [f"b{i}" for i in range(1, n + 1)]
     result: dict[str, Any] = {"apps": n, "idle_timeout_s": IDLE_S, "runs": []}
-    failed = memory.touch_all(box, names)
+    failed = [f"always on: {f}" for f in memory.touch_all(box, names)]
     on = memory.apps_usage(box, names)
     log(f"scale to zero: {n} apps always on: {on}")
     for label, idle in ((f"idle-on-{deployed}", IDLE_S), (f"idle-idempotent-{deployed}", IDLE_S)):
@@ -313,7 +313,7 @@ def scale_to_zero(box: Container, runner: Runner, inventory: Path, workdir: Path
         if not run.ok:
             raise BenchError(f"{label} failed: see {run.log}")
         if label.startswith("idle-on"):
-            failed += memory.touch_all(box, names)
+            failed += [f"after {label}: {f}" for f in memory.touch_all(box, names)]
             result["idle_wait_s"] = IDLE_S + memory.wait_idle(box, names, IDLE_S + 60)
             idle_use = memory.apps_usage(box, names)
             log(f"scale to zero: {n} apps idle: {idle_use} (all stopped {result['idle_wait_s']} s after their last request)")
@@ -323,7 +323,11 @@ def scale_to_zero(box: Container, runner: Runner, inventory: Path, workdir: Path
     log(f"scale to zero: first requests after idling {cold}")
     result["cold_starts"] = cold
     result["cold_start_s"] = max(c["seconds"] for c in cold)
-    result["failed"] = failed + sum(1 for c in cold if c["status"] != 200)
+    failed += [f"first request after idling: {c['app']}: {c['status']}" for c in cold if c["status"] != 200]
+    result["failed"], result["failed_requests"] = len(failed), failed
+    if failed:
+        log(f"scale to zero: failed requests {failed}; nginx's error log says:\n"
+            + box.sh("tail -n 20 /var/log/nginx/error.log", check=False).stdout)
     result["memory"] = {f"apps_{n}_always_on_mb": on["pss_mb"], f"apps_{n}_idle_mb": idle_use["pss_mb"],
                         f"apps_{n}_always_on": on, f"apps_{n}_idle": idle_use}
     return result
