@@ -241,7 +241,7 @@ def _memory(mem: dict[str, Any], scale: dict[str, Any]) -> list[str]:
                 "| what | value |", "|---|---:|",
                 f"| always on, after one request each: PSS / RSS MB, processes | {_fmt(on.get('pss_mb'))} / {_fmt(on.get('rss_mb'))}, {on.get('processes')} |",
                 f"| idle timeout passed: PSS / RSS MB, processes | {_fmt(idle.get('pss_mb'))} / {_fmt(idle.get('rss_mb'))}, {idle.get('processes')} |",
-                f"| every app stopped after its last request (s) | {_fmt(scale.get('idle_wait_s'))} |",
+                f"| every app stopped, seconds after the last request to them | {_fmt(scale.get('idle_wait_s'))} |",
                 f"| apps idle when the idempotent run started | {scale.get('idle_before_run')} |",
                 f"| changed= of that run | {scale.get('idempotent_changed')} |",
                 f"| first response after idling, {len(scale.get('cold_starts', []))} apps (s) | "

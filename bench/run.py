@@ -314,7 +314,7 @@ def scale_to_zero(box: Container, runner: Runner, inventory: Path, workdir: Path
             raise BenchError(f"{label} failed: see {run.log}")
         if label.startswith("idle-on"):
             failed += [f"after {label}: {f}" for f in memory.touch_all(box, names)]
-            result["idle_wait_s"] = IDLE_S + memory.wait_idle(box, names, IDLE_S + 60)
+            result["idle_wait_s"] = memory.wait_idle(box, names, IDLE_S + 60)  # from the last request to all stopped
             idle_use = memory.apps_usage(box, names)
             log(f"scale to zero: {n} apps idle: {idle_use} (all stopped {result['idle_wait_s']} s after their last request)")
     result["idempotent_changed"] = run.recap.get("changed")

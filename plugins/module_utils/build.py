@@ -81,7 +81,7 @@ class Builder:
     def build_all(self, builds: list[tuple[App, str, str, Settings]]) -> list[bool]:
         """The new releases, built at once, as many at a time as the host has cores (venv creation, pip and the
         import test are mostly CPU)."""
-        if len(builds) < 2:
+        if len(builds) < 2 or self.jobs == 1:
             return [build_release(self.run, *build) for build in builds]
         with ThreadPoolExecutor(max_workers=min(len(builds), self.jobs)) as pool:
             return list(pool.map(lambda build: build_release(self.run, *build), builds))

@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
 import tarfile
 from typing import NamedTuple
 
@@ -148,9 +149,12 @@ def build_release(run: Run, app: App, rid: str, cid: str, settings: Settings) ->
 
 
 def _build_step(run: Run, app: App, final: str, argv: list[str]) -> bool:
-    """One command of a build; when it fails, the release goes and the app's error says why (builds run in
-    threads, so a failure is the app's alone, never the module's)."""
-    proc = run.command(argv)
+    """One command of a build; when it fails, the release goes and the app's error says why. Builds run in threads:
+    a plain ``subprocess`` (not ``run_command``, whose failures end the module), a failure the app's alone."""
+    try:
+        proc = run.run(argv, stdin=subprocess.DEVNULL)
+    except OSError as exc:
+        proc = subprocess.CompletedProcess(argv, 127, "", str(exc))
     if proc.returncode == 0:
         return True
     shutil.rmtree(final, ignore_errors=True)

@@ -190,8 +190,9 @@ class Units:
             self._systemctl(name, "restart", service(name))
 
     def restart_if_awake(self, name: str) -> None:
-        """An idle app's new ini, settings or release: ``try-restart`` restarts it only if a request woke it since
-        its state was read; otherwise its next start reads them."""
+        """New ini, settings or release of an app that scales to zero: ``try-restart`` restarts it only if it runs;
+        otherwise its next start reads them. Never a chain reload: the app may exit on its own at any moment, and
+        the reload would wait for workers that are gone."""
         self.run.note(name, "action", "restarted if awake")
         if not self.run.check:
             self._systemctl(name, "try-restart", service(name))

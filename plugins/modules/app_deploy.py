@@ -56,9 +56,7 @@ options:
     type: bool
     default: true
   build_jobs:
-    description:
-      - New releases built at the same time (virtualenv, packages, import test, hooks); C(0) - one per core of the
-        host.
+    description: New releases built at the same time (venv, packages, import test, hooks); C(0) - one per core.
     type: int
     default: 0
   nginx_apply:
@@ -228,7 +226,8 @@ class Deployer:
             if release:
                 self.run.report.setdefault(name, {})["release"] = release
             reload = switched or ("python" in written and app["scope_cookies"])  # new code, or a new cookie wrapper
-            if self.units.is_idle(app):  # scaled to zero: its next start reads the new files and release
+            # scaling to zero, it may exit at any moment: restarted if awake, never chain-reloaded (see Units)
+            if self.units.is_idle(app) or (app.get("idle_timeout") and self.units.is_running(name)):
                 if name in restart or reload:
                     self.units.restart_if_awake(name)
             elif not self.units.is_running(name):
@@ -241,7 +240,7 @@ class Deployer:
             self.units.enable(name)
 
     def rollback(self, app: App) -> None:
-        """Switch back to the newest older release and chain-reload onto it."""
+        """Switch back to the newest older release and chain-reload onto it (restart, if it scales to zero)."""
         run, home = self.run, app["home"]
         current = current_release(home)
         target = rollback_target(home)
@@ -252,8 +251,11 @@ class Deployer:
             if current:  # the release rolled back from becomes the oldest: the next rollback goes further back
                 demote(home, current)
             self.units.refresh([app])
-            self.units.chain_reload(app)
-            self.units.wait_for_chain_reloads()
+            if app.get("idle_timeout"):  # scaling to zero: see bring_up
+                self.units.restart_if_awake(app["name"])
+            else:
+                self.units.chain_reload(app)
+                self.units.wait_for_chain_reloads()
 
 
 def main() -> None:

@@ -46,6 +46,31 @@ def test_builds_run_at_once_bounded_by_the_jobs(new_run: Callable[..., Run], tmp
     assert time.monotonic() - start < 5 * 0.2  # not one after another
 
 
+def test_one_job_builds_one_after_another_in_the_calling_thread(new_run: Callable[..., Run], tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    threads: list[str] = []
+    monkeypatch.setattr(build, "build_release", lambda *args: threads.append(threading.current_thread().name) or True)
+    todo = [(app_of(tmp_path, f"b{i}"), f"r{i}", "c", Settings("", "")) for i in range(1, 4)]
+    assert Builder(new_run(), jobs=1).build_all(todo) == [True, True, True]
+    assert threads == [threading.current_thread().name] * 3
+
+
+def test_a_command_that_cannot_run_is_the_apps_error(new_run: Callable[..., Run], tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """An OSError (a fork refused, a missing executable) in a build thread: the app's error, not the module's."""
+    run = new_run()
+    (tmp_path / "blog" / "releases").mkdir(parents=True)
+    monkeypatch.setattr(releases, "PIP_WHEELS", str(tmp_path / "no-such-wheel-*.whl"))
+
+    def refused(argv: list[str], **_kwargs: Any) -> Any:
+        raise OSError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr(run, "run", refused)
+    assert build_release(run, app_of(tmp_path, "blog"), "r1", "none", Settings("", "")) is False
+    assert run.errors[0].startswith("blog: python3 could not build the new release") and "allocate" in run.errors[0]
+    assert run.module.failed is None  # type: ignore[attr-defined]
+
+
 def test_the_default_jobs_are_the_cores(new_run: Callable[..., Run]) -> None:
     assert Builder(new_run()).jobs == len(os.sched_getaffinity(0))
     assert Builder(new_run(), jobs=1).jobs == 1
@@ -59,10 +84,10 @@ def test_a_venv_that_cannot_be_made_is_the_apps_error_alone(new_run: Callable[..
     (tmp_path / "blog" / "releases").mkdir(parents=True)
     monkeypatch.setattr(releases, "PIP_WHEELS", str(tmp_path / "no-such-wheel-*.whl"))
 
-    def failing(argv: list[str]) -> Any:
+    def failing(argv: list[str], **_kwargs: Any) -> Any:
         return subprocess.CompletedProcess(argv, 1, "", "Error: no space left on device")
 
-    monkeypatch.setattr(run, "command", failing)
+    monkeypatch.setattr(run, "run", failing)
     assert build_release(run, app, "r1", "none", Settings("", "")) is False
     assert not (tmp_path / "blog" / "releases" / "r1").exists()
     assert len(run.errors) == 1
@@ -81,11 +106,11 @@ def test_the_venv_has_no_pip_when_debians_wheel_is_there(new_run: Callable[..., 
     monkeypatch.setattr(releases, "PIP_WHEELS", str(tmp_path / "pip-*.whl"))
     calls: list[list[str]] = []
 
-    def record(argv: list[str]) -> Any:
+    def record(argv: list[str], **_kwargs: Any) -> Any:
         calls.append(argv)
         return subprocess.CompletedProcess(argv, 1 if "install" in argv else 0, "", "pip said no")
 
-    monkeypatch.setattr(run, "command", record)
+    monkeypatch.setattr(run, "run", record)
     assert build_release(run, app, "r1", "none", Settings("", "")) is False  # pip's failure stops it
     venv = str(tmp_path / "blog" / "releases" / "r1" / "venv")
     assert calls[0] == ["/usr/bin/python3", "-m", "venv", "--without-pip", venv]

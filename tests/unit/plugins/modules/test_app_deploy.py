@@ -213,6 +213,19 @@ def test_an_idle_app_that_switched_release_is_restarted_only_if_awake(
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="files are written root-owned")
+def test_an_awake_app_with_idle_timeout_is_restarted_not_chain_reloaded(
+        tmp_path: Path, main: Callable[..., dict[str, Any]], systemctl: Any) -> None:
+    """It may exit at any moment: a chain reload would wait for workers that are gone."""
+    main(apps=[record(tmp_path, idle_timeout=30)])
+    units_now(systemctl, service_active=True, socket_active=True)
+    app = record(tmp_path, idle_timeout=30, module="wsgiref.util:request_uri")  # new code: a new release
+    before = len(systemctl.calls())
+    assert main(apps=[app])["apps"]["blog"]["action"] == "restarted if awake"
+    assert [c for c in systemctl.calls()[before:] if not c.startswith("show")] == [
+        "try-restart appmount-app@blog.service"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="files are written root-owned")
 def test_an_idle_app_whose_ini_changed_is_restarted_only_if_awake(
         tmp_path: Path, main: Callable[..., dict[str, Any]], systemctl: Any) -> None:
     main(apps=[record(tmp_path, idle_timeout=30)])
