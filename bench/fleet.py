@@ -12,14 +12,13 @@ plus each host container's (its cgroup's CPU counter before and after), divided 
 from __future__ import annotations
 
 import glob
-import re
 import resource
 import subprocess
 from pathlib import Path
 from typing import Any, Callable
 
 from container import BenchError, Container
-from playbook import PlaybookRun, Runner, write_apps_file, write_inventory
+from playbook import PlaybookRun, Runner, parse_recap, write_apps_file, write_inventory
 
 HOSTS = 4
 
@@ -63,14 +62,14 @@ def measure(new_box: Callable[[str], Container], runner: Runner, workdir: Path, 
         run, cpu = timed(runner, f"fleet-idempotent-{count}", group, inventory, apps_file, apps)
         result["runs"].append(run.to_json())
         output = Path(run.log).read_text()
-        changed = [int(x) for x in re.findall(r"^\S+\s+:\s+ok=\d+\s+changed=(\d+)", output, re.M)]
+        changed = [parse_recap(output, box.name).get("changed") for box in group]
         log(f"fleet-idempotent-{count:<3} {run.seconds:8.1f} s  rc={run.returncode}  changed={changed}  cpu {cpu}")
         if run.returncode != 0:
             raise BenchError(f"fleet idempotent run of {count} hosts failed: see {run.log}")
         result["idempotent_s"][str(count)] = run.seconds
         result["cpu_s_per_host"][str(count)] = cpu["per_host_s"]
         result["cpu"][str(count)] = cpu
-        result["changed"][str(count)] = max(changed) if changed else None
+        result["changed"][str(count)] = None if None in changed else max(changed)
     for box in boxes:
         box.remove()
     return result

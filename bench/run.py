@@ -296,6 +296,16 @@ def with_mitogen(runner: Runner, box: Container, workdir: Path, n: int) -> dict[
     return result
 
 
+def idle_run(runner: Runner, result: dict[str, Any], label: str, box: Container, inventory: Path, apps_file: Path, apps: int) -> PlaybookRun:
+    """A playbook run of the scale-to-zero part, recorded in its result; the part stops when it fails."""
+    run = runner.run(label, box.name, inventory, apps_file, apps)
+    result["runs"].append(run.to_json())
+    log(f"{label:<16} {run.seconds:8.1f} s  rc={run.returncode}  {run.recap}")
+    if not run.ok:
+        raise BenchError(f"{label} failed: see {run.log}")
+    return run
+
+
 def scale_to_zero(box: Container, runner: Runner, inventory: Path, workdir: Path, n: int, deployed: int) -> dict[str, Any]:
     """Memory of n always-on apps after a request each; the same apps with idle_timeout after it has passed; a run
     while they are idle (changed=0); the first request of COLD_APPS idle apps."""
@@ -304,19 +314,13 @@ def scale_to_zero(box: Container, runner: Runner, inventory: Path, workdir: Path
     failed = [f"always on: {f}" for f in memory.touch_all(box, names)]
     on = memory.apps_usage(box, names)
     log(f"scale to zero: {n} apps always on: {on}")
-    for label, idle in ((f"idle-on-{deployed}", IDLE_S), (f"idle-idempotent-{deployed}", IDLE_S)):
-        if label.startswith("idle-idempotent"):
-            result["idle_before_run"] = n - memory.active(box, names)
-        run = runner.run(label, box.name, inventory, write_apps_file(workdir, deployed, idle), deployed)
-        result["runs"].append(run.to_json())
-        log(f"{label:<16} {run.seconds:8.1f} s  rc={run.returncode}  {run.recap}")
-        if not run.ok:
-            raise BenchError(f"{label} failed: see {run.log}")
-        if label.startswith("idle-on"):
-            failed += [f"after {label}: {f}" for f in memory.touch_all(box, names)]
-            result["idle_wait_s"] = memory.wait_idle(box, names, IDLE_S + 60)  # from the last request to all stopped
-            idle_use = memory.apps_usage(box, names)
-            log(f"scale to zero: {n} apps idle: {idle_use} (all stopped {result['idle_wait_s']} s after their last request)")
+    run = idle_run(runner, result, f"idle-on-{deployed}", box, inventory, write_apps_file(workdir, deployed, IDLE_S), deployed)
+    failed += [f"after {run.label}: {f}" for f in memory.touch_all(box, names)]
+    result["idle_wait_s"] = memory.wait_idle(box, names, IDLE_S + 60)  # from the last request to all stopped
+    idle_use = memory.apps_usage(box, names)
+    log(f"scale to zero: {n} apps idle: {idle_use} (all stopped {result['idle_wait_s']} s after their last request)")
+    result["idle_before_run"] = n - memory.active(box, names)
+    run = idle_run(runner, result, f"idle-idempotent-{deployed}", box, inventory, write_apps_file(workdir, deployed, IDLE_S), deployed)
     result["idempotent_changed"] = run.recap.get("changed")
     memory.wait_idle(box, names, IDLE_S + 60)
     cold = memory.cold_starts(box, names[:COLD_APPS])

@@ -164,10 +164,13 @@ def idle_minimum(start_limit: Sequence[int]) -> int:
     return interval // max(1, burst - 1) + 1
 
 
-def _idle_rule(start_limit: Sequence[int]) -> str:
-    return (f": every wake is a start, and systemd gives up on an app that starts {start_limit[1]} times in "
-            f"{start_limit[0]} s (apps_start_limit_burst, apps_start_limit_interval); allowed: 0 (always running) or "
-            f"at least {idle_minimum(start_limit)} (seconds)")
+def idle_problem(value: Any, start_limit: Sequence[int]) -> str | None:
+    """What is wrong with an ``idle_timeout`` under the start limit, or None (0 is always running)."""
+    if not isinstance(value, int) or isinstance(value, bool) or value == 0 or value >= idle_minimum(start_limit):
+        return None
+    return (f"{value!r} is too short: every wake is a start, and systemd gives up on an app that starts "
+            f"{start_limit[1]} times in {start_limit[0]} s (apps_start_limit_burst, apps_start_limit_interval); "
+            f"allowed: 0 (always running) or at least {idle_minimum(start_limit)} (seconds)")
 
 
 def apps_errors(apps: Any, base_dir: str = ".", sites: Sequence[str] = (),
@@ -181,17 +184,18 @@ def apps_errors(apps: Any, base_dir: str = ".", sites: Sequence[str] = (),
     if not isinstance(apps, list):
         return ["appmount_apps must be a list of apps"]
     errors: list[str] = []
-    if idle_default and idle_default < idle_minimum(start_limit):
-        errors.append(f"apps_default_idle_timeout {idle_default!r} is too short{_idle_rule(start_limit)}")
+    idle_default_problem = idle_problem(idle_default, start_limit)
+    if idle_default_problem:
+        errors.append(f"apps_default_idle_timeout {idle_default_problem}")
     for i, app in enumerate(apps):
         if not isinstance(app, Mapping):
             errors.append(f"appmount_apps[{i}] must be a mapping with at least name, mount and module")
             continue
         err = collector(errors, item_label("appmount_apps", i, app))
         _check_app(app, base_dir, err)
-        idle = app.get("idle_timeout")
-        if isinstance(idle, int) and not isinstance(idle, bool) and idle != 0 and idle < idle_minimum(start_limit):
-            err(f"idle_timeout {idle!r} is too short{_idle_rule(start_limit)}")
+        idle = idle_problem(app.get("idle_timeout"), start_limit)
+        if idle:
+            err(f"idle_timeout {idle}")
         # an absent app's site may be gone already: its locations are removed from every site
         if sites and isinstance(app.get("site"), str) and app["site"] not in sites and app.get("state") != "absent":
             err(f"site {app['site']!r} is not a site of nginx_sites; sites: {', '.join(sites)}")

@@ -111,10 +111,10 @@ def build_release(run: Run, app: App, rid: str, cid: str, settings: Settings) ->
     elif code["kind"] == "git":
         tarball = f"{final}.tar"
         try:
-            if not (_build_step(run, app, final, ["git", "--git-dir", f"{home}/git", "archive", "--format=tar", "-o",
-                                                  tarball, cid])
-                    and _build_step(run, app, final, ["tar", "-x", "--no-same-owner", "-C", f"{final}/code", "-f",
-                                                      tarball])):
+            if not (_build_step(run, app, final, "git", ["git", "--git-dir", f"{home}/git", "archive", "--format=tar",
+                                                         "-o", tarball, cid])
+                    and _build_step(run, app, final, "tar", ["tar", "-x", "--no-same-owner", "-C", f"{final}/code",
+                                                             "-f", tarball])):
                 return False
         finally:
             if os.path.exists(tarball):
@@ -130,13 +130,13 @@ def build_release(run: Run, app: App, rid: str, cid: str, settings: Settings) ->
                                                                                      f"{wheels[-1]}/pip"]
     else:
         make_venv, pip = ["/usr/bin/python3", "-m", "venv", venv], [f"{venv}/bin/pip"]
-    if not _build_step(run, app, final, make_venv):
+    if not _build_step(run, app, final, "python3", make_venv):
         return False
     pip += ["install", "--quiet", "--disable-pip-version-check"]
     installs = ([[*pip, "-r", f"{final}/code/{app['requirements']}"]] if app.get("requirements") else []) + (
         [[*pip, *app["packages"]]] if app["packages"] else [])
     for argv in installs:
-        if not _build_step(run, app, final, argv):
+        if not _build_step(run, app, final, "pip", argv):
             return False
     usable = import_test(run, app, final, settings) and run_hooks(run, app, final, settings.dropin,
                                                                   settings.run_once_hooks)
@@ -148,7 +148,7 @@ def build_release(run: Run, app: App, rid: str, cid: str, settings: Settings) ->
     return True
 
 
-def _build_step(run: Run, app: App, final: str, argv: list[str]) -> bool:
+def _build_step(run: Run, app: App, final: str, what: str, argv: list[str]) -> bool:
     """One command of a build; when it fails, the release goes and the app's error says why. Builds run in threads:
     a plain ``subprocess`` (not ``run_command``, whose failures end the module), a failure the app's alone."""
     try:
@@ -158,7 +158,6 @@ def _build_step(run: Run, app: App, final: str, argv: list[str]) -> bool:
     if proc.returncode == 0:
         return True
     shutil.rmtree(final, ignore_errors=True)
-    what = "pip" if "install" in argv else argv[0].rsplit("/", 1)[-1]
     run.errors.append(f"{app['name']}: {what} could not build the new release ({' '.join(argv[1:])}); it is not "
                       f"switched to (the current release, if any, keeps serving).\n"
                       f"{(proc.stderr or proc.stdout).strip()}")

@@ -227,7 +227,7 @@ class Deployer:
                 self.run.report.setdefault(name, {})["release"] = release
             reload = switched or ("python" in written and app["scope_cookies"])  # new code, or a new cookie wrapper
             # scaling to zero, it may exit at any moment: restarted if awake, never chain-reloaded (see Units)
-            if self.units.is_idle(app) or (app.get("idle_timeout") and self.units.is_running(name)):
+            if app.get("idle_timeout") and (self.units.is_idle(app) or self.units.is_running(name)):
                 if name in restart or reload:
                     self.units.restart_if_awake(name)
             elif not self.units.is_running(name):
