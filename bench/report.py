@@ -206,8 +206,8 @@ def _builds(builds: dict[str, Any]) -> list[str]:
     med, samples = builds["median_s"], builds["samples_s"]
     out = ["", f"### Building one release's venv (flask), {builds['rounds']} rounds, medians (s)", "",
            "| method | median | rounds |", "|---|---:|---|"]
-    labels = {"venv_pip": "python3 -m venv + pip (ensurepip; before)", "wheel_pip": "venv --without-pip + Debian's pip wheel (app_deploy)",
-              "uv": f"uv venv + uv pip install ({builds.get('uv_version', 'uv')}, measured only)"}
+    labels = {"venv_pip": "python3 -m venv + pip (ensurepip; before)", "wheel_pip": "venv --without-pip + Debian's pip wheel (app_deploy with pip)",
+              "uv": f"uv venv + uv pip install ({builds.get('uv_version', 'uv')}, app_deploy's default)"}
     for name, value in med.items():
         out.append(f"| {labels.get(name, name)} | {_fmt(value, 2)} | {', '.join(_fmt(v, 2) for v in samples[name])} |")
     return out

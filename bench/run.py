@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 import builds
 import fleet
 import memory
@@ -44,7 +46,9 @@ ROOT = BENCH.parent
 # What the warm caches hold: Debian packages the playbook and the bench install,
 # and wheels for the apps' venvs and the gunicorn venv (pip's find-links).
 APT_WARM = ["nginx", "uwsgi", "uwsgi-plugin-python3", "python3-venv", "python3-packaging", "wrk"]
-PIP_WARM = ["flask>=3,<4", "gunicorn"]
+# uv: the apps role installs it on each host (apps_uv_version) before it builds
+UV_VERSION = yaml.safe_load((ROOT / "roles" / "apps" / "defaults" / "main.yml").read_text())["apps_uv_version"]
+PIP_WARM = ["flask>=3,<4", "gunicorn", f"uv=={UV_VERSION}"]
 WHEELHOUSE = "/root/.cache/pip/wheelhouse"
 IDLE_S = 16  # the bench apps' idle_timeout in the scale-to-zero runs: the shortest the default start limit allows
 FLOOR_RUNS = 3  # one-task playbooks timed on the N = 1 container (median)
@@ -132,8 +136,11 @@ def warm_caches(pip_cache: Path, apt_cache: Path) -> dict[str, Any]:
 def start_box(name: str, pip_cache: Path, apt_cache: Path) -> Container:
     box = Container(name, pip_cache, apt_cache)
     box.start()
-    # pip in the app venvs takes the pre-downloaded wheels (still resolving against the index)
+    # pip (uv's install, the gunicorn venv) and uv (the apps' venvs) take the pre-downloaded wheels (still resolving
+    # against the index); uv reads its own file, and without it the role would build with pip (pip.conf names a source)
     box.write("/etc/pip.conf", f"[global]\nfind-links = {WHEELHOUSE}\n")
+    box.sh("mkdir -p /etc/uv")
+    box.write("/etc/uv/uv.toml", f'find-links = ["{WHEELHOUSE}"]\n')
     return box
 
 
@@ -211,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
                 serving, tuning, mem = serve(box, load, args)
             if n == min(args.sizes) and args.build_rounds:
                 log(f"builds: venv+pip, wheel pip and uv side by side, {args.build_rounds} rounds")
-                build_methods = builds.measure(box, args.build_rounds)
+                build_methods = builds.measure(box, args.build_rounds, UV_VERSION)
                 log(f"builds: medians {build_methods['median_s']}")
             if n == max(args.sizes) and n >= COLD_APPS:
                 scale = scale_to_zero(box, runner, inventory, workdir, n, n + 1 if n in args.add_one else n)

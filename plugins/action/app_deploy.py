@@ -78,7 +78,7 @@ def archive(root: str, dest: str) -> None:
 class ActionModule(ActionBase):
     TRANSFERS_FILES = True
     _VALID_ARGS = frozenset(("apps", "templates", "files", "keep_releases", "rollback", "nginx_apply",
-                             "run_once_hooks", "sites", "build_jobs"))
+                             "run_once_hooks", "sites", "build_jobs", "uv_version", "uv_dir"))
 
     def read_text(self, path: str) -> str:
         """A template's text (decrypted when vaulted)."""
@@ -128,7 +128,8 @@ class ActionModule(ActionBase):
         # copies: prepare() and send_archives() add keys to each app and its code
         apps: list[App] = [cast(App, dict(app, code=dict(app["code"]))) for app in args.get("apps") or []]
         common = {"keep_releases": args.get("keep_releases"), "nginx_apply": args.get("nginx_apply"),
-                  "run_once_hooks": args.get("run_once_hooks", True), "build_jobs": args.get("build_jobs", 0)}
+                  "run_once_hooks": args.get("run_once_hooks", True), "build_jobs": args.get("build_jobs", 0),
+                  "uv_version": args.get("uv_version"), "uv_dir": args.get("uv_dir")}
         try:
             if args.get("rollback"):
                 result.update(self._execute_module(

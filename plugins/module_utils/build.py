@@ -9,6 +9,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.appmount.wsgi.plugins.module_utils.app import App, HostFile
+from ansible_collections.appmount.wsgi.plugins.module_utils.installer import PIP, Installer, uv_installer
 from ansible_collections.appmount.wsgi.plugins.module_utils.releases import (
     Settings,
     build_release,
@@ -28,12 +29,19 @@ def content_of(app: App, kind: str) -> str:
     return "".join(entry["content"] for entry in files_of(app, kind))
 
 
+def missing_releases(apps: list[App]) -> list[str]:
+    """Names of the present apps with code from the controller whose release does not exist yet."""
+    return [app["name"] for app in apps if app["state"] == "present" and app["code"]["kind"] == "path"
+            and not has_release(app["home"], release_id(app, app["code"]["id"]))]
+
+
 class Builder:
     """Builds and tests; a new environment waits in a staged file until the app is restarted with it."""
 
-    def __init__(self, run: Run, run_once_hooks: bool = True, jobs: int = 0) -> None:
+    def __init__(self, run: Run, run_once_hooks: bool = True, jobs: int = 0, uv: tuple[str, str] | None = None) -> None:
         self.run = run
         self.jobs = jobs or len(os.sched_getaffinity(0))  # builds at a time; 0: the host's cores
+        self.uv = uv  # (its directory, its version) to build with uv; None: with pip
         self.run_once_hooks = run_once_hooks
         self.staged: dict[str, str] = {}  # app name -> its new environment file, tested before it is put in place
 
@@ -81,10 +89,22 @@ class Builder:
     def build_all(self, builds: list[tuple[App, str, str, Settings]]) -> list[bool]:
         """The new releases, built at once, as many at a time as the host has cores (venv creation, pip and the
         import test are mostly CPU)."""
+        if not builds:
+            return []
+        installer = self.installer()
+
+        def one(build: tuple[App, str, str, Settings]) -> bool:
+            app, rid, cid, settings = build
+            return build_release(self.run, app, rid, cid, settings, installer)
+
         if len(builds) < 2 or self.jobs == 1:
-            return [build_release(self.run, *build) for build in builds]
+            return [one(build) for build in builds]
         with ThreadPoolExecutor(max_workers=min(len(builds), self.jobs)) as pool:
-            return list(pool.map(lambda build: build_release(self.run, *build), builds))
+            return list(pool.map(one, builds))
+
+    def installer(self) -> Installer:
+        """uv (installed first when missing) or pip; asked only when there is something to build."""
+        return uv_installer(self.run, *self.uv) if self.uv else PIP
 
     def settings(self, app: App) -> Settings:
         """The app's new drop-in, and its new environment staged in a file of its own when it changed."""

@@ -5,7 +5,6 @@ HOME/releases/history (the ids in the order they were switched to, the newest la
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import json
 import os
@@ -17,13 +16,11 @@ from typing import NamedTuple
 from ansible_collections.appmount.wsgi.plugins.module_utils.app import App
 from ansible_collections.appmount.wsgi.plugins.module_utils.hooks import run_hooks, static_dir
 from ansible_collections.appmount.wsgi.plugins.module_utils.hostfiles import HostFiles
+from ansible_collections.appmount.wsgi.plugins.module_utils.installer import PIP, Installer
 from ansible_collections.appmount.wsgi.plugins.module_utils.runner import Run
 from ansible_collections.appmount.wsgi.plugins.module_utils.systemd import sandboxed
 
 IMPORT_TIMEOUT_S = 120
-# Debian's pip wheel (python3-venv depends on it): run from the wheel, it installs into a venv created without pip,
-# which saves ensurepip's install of pip and setuptools into every release (2.3 of 3.2 s for a Flask app)
-PIP_WHEELS = "/usr/share/python-wheels/pip-*.whl"
 
 
 class Settings(NamedTuple):
@@ -90,8 +87,9 @@ def import_test(run: Run, app: App, release: str, settings: Settings) -> bool:
     return False
 
 
-def build_release(run: Run, app: App, rid: str, cid: str, settings: Settings) -> bool:
-    """Build releases/<rid> (code + venv), import-test it and run its hooks; False when one of them fails.
+def build_release(run: Run, app: App, rid: str, cid: str, settings: Settings, installer: Installer = PIP) -> bool:
+    """Build releases/<rid> (code + a venv of ``installer``), import-test it and run its hooks; False when one of
+    them fails.
 
     The release counts as built only once its ``code-id`` marker exists, written last.
     """
@@ -124,19 +122,12 @@ def build_release(run: Run, app: App, rid: str, cid: str, settings: Settings) ->
             os.lchown(os.path.join(root, entry), 0, 0)
     os.chmod(f"{final}/code", 0o755)
     venv = f"{final}/venv"
-    wheels = sorted(glob.glob(PIP_WHEELS))
-    if wheels:
-        make_venv, pip = ["/usr/bin/python3", "-m", "venv", "--without-pip", venv], [f"{venv}/bin/python",
-                                                                                     f"{wheels[-1]}/pip"]
-    else:
-        make_venv, pip = ["/usr/bin/python3", "-m", "venv", venv], [f"{venv}/bin/pip"]
-    if not _build_step(run, app, final, "python3", make_venv):
+    if not _build_step(run, app, final, "uv" if installer.uv else "python3", installer.venv(venv), installer):
         return False
-    pip += ["install", "--quiet", "--disable-pip-version-check"]
-    installs = ([[*pip, "-r", f"{final}/code/{app['requirements']}"]] if app.get("requirements") else []) + (
-        [[*pip, *app["packages"]]] if app["packages"] else [])
-    for argv in installs:
-        if not _build_step(run, app, final, "pip", argv):
+    installs = ([["-r", f"{final}/code/{app['requirements']}"]] if app.get("requirements") else []) + (
+        [app["packages"]] if app["packages"] else [])
+    for args in installs:
+        if not _build_step(run, app, final, "uv" if installer.uv else "pip", installer.install(venv, args), installer):
             return False
     usable = import_test(run, app, final, settings) and run_hooks(run, app, final, settings.dropin,
                                                                   settings.run_once_hooks)
@@ -148,11 +139,11 @@ def build_release(run: Run, app: App, rid: str, cid: str, settings: Settings) ->
     return True
 
 
-def _build_step(run: Run, app: App, final: str, what: str, argv: list[str]) -> bool:
+def _build_step(run: Run, app: App, final: str, what: str, argv: list[str], installer: Installer = PIP) -> bool:
     """One command of a build; when it fails, the release goes and the app's error says why. Builds run in threads:
     a plain ``subprocess`` (not ``run_command``, whose failures end the module), a failure the app's alone."""
     try:
-        proc = run.run(argv, stdin=subprocess.DEVNULL)
+        proc = run.run(argv, stdin=subprocess.DEVNULL, env=installer.env())
     except OSError as exc:
         proc = subprocess.CompletedProcess(argv, 127, "", str(exc))
     if proc.returncode == 0:

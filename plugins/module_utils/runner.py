@@ -37,6 +37,7 @@ class Run:
         self.diffs: list[Diff] = []
         self.report: dict[str, dict[str, Any]] = {}  # per app name: what was done
         self.errors: list[str] = []  # apps that failed; the others still deploy
+        self.warnings: list[str] = []  # the module's warnings
 
     def run(self, argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
         """``argv`` through subprocess, for commands that need their own user, group, cwd, env or timeout."""
@@ -60,6 +61,9 @@ class Run:
 
     def fail(self, msg: str, **result: Any) -> NoReturn:
         self.module.fail_json(msg=msg, **result)
+
+    def warn(self, msg: str) -> None:
+        self.warnings.append(msg)
 
     def note(self, app: str, key: str, value: Any = True) -> None:
         """Report ``key`` for ``app``; a note is a change."""

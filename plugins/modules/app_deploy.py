@@ -59,6 +59,14 @@ options:
     description: New releases built at the same time (venv, packages, import test, hooks); C(0) - one per core.
     type: int
     default: 0
+  uv_version:
+    description:
+      - Build new releases with this uv, installed in I(uv_dir) with Debian's pip when missing. Omitted - with pip,
+        also used (with a warning) where uv cannot be installed or pip's configuration names a package source.
+    type: str
+  uv_dir:
+    description: Where uv is installed and keeps its cache, which every app's builds share.
+    type: path
   nginx_apply:
     description:
       - The nginx role's script (its I(nginx_apply_command)) - C(nginx -t), the previous files put back when nginx
@@ -97,15 +105,13 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.appmount.wsgi.plugins.module_utils.accounts import drop_account, ensure_account
 from ansible_collections.appmount.wsgi.plugins.module_utils.app import App, HostFile
-from ansible_collections.appmount.wsgi.plugins.module_utils.build import Builder, files_of
+from ansible_collections.appmount.wsgi.plugins.module_utils.build import Builder, files_of, missing_releases
 from ansible_collections.appmount.wsgi.plugins.module_utils.hostfiles import HostFiles
 from ansible_collections.appmount.wsgi.plugins.module_utils.releases import (
     current_release,
     demote,
-    has_release,
     history,
     prune,
-    release_id,
     rollback_target,
     switch,
 )
@@ -117,22 +123,12 @@ class Deployer:
     """The order of a run; what each step does is in module_utils."""
 
     def __init__(self, module: Module, nginx_apply: str | None = None, run_once_hooks: bool = True,
-                 build_jobs: int = 0) -> None:
+                 build_jobs: int = 0, uv: tuple[str, str] | None = None) -> None:
         self.run = Run(module)
         self.nginx_apply = nginx_apply  # the nginx role's script: nginx -t, restore on failure, reload
         self.files = HostFiles(self.run)
         self.units = Units(self.run)
-        self.builder = Builder(self.run, run_once_hooks, build_jobs)
-
-    def probe(self, apps: list[App]) -> list[str]:
-        """Names of the present apps with code from the controller whose release does not exist yet."""
-        missing = []
-        for app in apps:
-            if app["state"] == "present" and app["code"]["kind"] == "path":
-                rid = release_id(app, app["code"]["id"])
-                if not has_release(app["home"], rid):
-                    missing.append(app["name"])
-        return missing
+        self.builder = Builder(self.run, run_once_hooks, build_jobs, uv)
 
     def apply(self, apps: list[App], files: list[HostFile], keep: int) -> None:
         run, host = self.run, self.files
@@ -263,21 +259,21 @@ def main() -> None:
         argument_spec={
             "apps": {"type": "list", "elements": "dict", "required": True},
             "files": {"type": "list", "elements": "dict", "default": []},
-            "keep_releases": {"type": "int", "required": True},
-            "probe": {"type": "bool", "default": False},
-            "rollback": {"type": "str"},
-            "nginx_apply": {"type": "path"},
-            "run_once_hooks": {"type": "bool", "default": True},
-            "build_jobs": {"type": "int", "default": 0},
+            "keep_releases": {"type": "int", "required": True}, "probe": {"type": "bool", "default": False},
+            "rollback": {"type": "str"}, "nginx_apply": {"type": "path"},
+            "run_once_hooks": {"type": "bool", "default": True}, "build_jobs": {"type": "int", "default": 0},
+            "uv_version": {"type": "str"}, "uv_dir": {"type": "path"},
         },
+        required_by={"uv_version": "uv_dir"},
         supports_check_mode=True,
     )
-    deployer = Deployer(module, module.params["nginx_apply"], module.params["run_once_hooks"],
-                        module.params["build_jobs"])
+    params = module.params
+    uv = (params["uv_dir"], params["uv_version"]) if params["uv_version"] else None
+    deployer = Deployer(module, params["nginx_apply"], params["run_once_hooks"], params["build_jobs"], uv)
     run = deployer.run
     apps: list[App] = module.params["apps"]
     if module.params["probe"]:
-        module.exit_json(changed=False, missing=deployer.probe(apps))
+        module.exit_json(changed=False, missing=missing_releases(apps))
     if module.params["rollback"]:
         target = [a for a in apps if a["name"] == module.params["rollback"]]
         if not target:
@@ -286,6 +282,8 @@ def main() -> None:
     else:
         deployer.apply(apps, module.params["files"], module.params["keep_releases"])
     result: dict[str, Any] = {"changed": run.changed, "apps": run.report, "nginx_changed": deployer.files.nginx_changed}
+    for warning in run.warnings:
+        module.warn(warning)
     if module._diff:
         result["diff"] = run.diffs
     if run.errors:

@@ -8,8 +8,10 @@ import uuid
 from typing import Any, Dict, List
 
 import pytest
+import yaml
 from appmount_testinfra import (
     DJANGO,
+    PROJECT,
     csrf_token,
     django_login,
     http,
@@ -216,6 +218,21 @@ def test_venvs_use_the_system_python3(host: Any, apps: List[Dict[str, Any]]) -> 
         venv = f"/srv/appmount/{app['name']}/current/venv"
         assert host.check_output(f"readlink -f {venv}/bin/python") == system
         assert "home = /usr/bin" in host.file(f"{venv}/pyvenv.cfg").content_string
+
+
+def test_releases_are_built_with_uv_whose_cache_the_apps_share(host: Any) -> None:
+    """The default installer: uv, installed once on the host; blog and notes both need Flask, and their venvs hold
+    the same files (hard links into uv's cache), downloaded once."""
+    version = yaml.safe_load((PROJECT / "roles/apps/defaults/main.yml").read_text())["apps_uv_version"]
+    uv = host.file(f"/srv/appmount/.uv/uv-{version}/bin/uv")
+    assert uv.is_file and uv.mode & 0o111
+    for name in ("blog", "notes"):
+        assert f"uv = {version}" in host.file(f"/srv/appmount/{name}/current/venv/pyvenv.cfg").content_string.splitlines()
+    # compiled as pip compiles: the app's user cannot write __pycache__ into root's release
+    flask = "current/venv/lib/python3*/site-packages/flask"
+    inodes = [host.check_output(f"stat -c %i /srv/appmount/{name}/{flask}/app.py") for name in ("blog", "notes")]
+    assert inodes[0] == inodes[1]
+    assert host.run(f"ls /srv/appmount/blog/{flask}/__pycache__/app.cpython-*.pyc").rc == 0
 
 
 def test_nginx_configuration_is_valid(host: Any) -> None:

@@ -117,6 +117,23 @@ def test_refused_input_changes_nothing(code: Path, case: str) -> None:
     print(f"\nREFUSED-INPUT {case}: refused before any change; /etc/nginx, /etc/uwsgi, /srv/appmount unchanged")
 
 
+BAD_SETTINGS = {
+    "apps_build_jobs": ("-1", "apps_build_jobs -1 is invalid; allowed: 0 (one build per core of the host) or more"),
+    "apps_uv_version": ("latest", "apps_uv_version latest is invalid; allowed: a release of uv, e.g. 0.13.9"),
+    "apps_python_installer": ("conda", "apps_python_installer must be one of: uv, pip, got: conda"),
+}
+
+
+@pytest.mark.parametrize("setting", BAD_SETTINGS)
+def test_refused_role_settings_change_nothing(code: Path, setting: str) -> None:
+    value, message = BAD_SETTINGS[setting]
+    before = {name: get_host(name).check_output(SNAPSHOT) for name in NAMES}
+    run = playbook(apps(code), "-e", f"{setting}={value}")
+    assert run.rc != 0
+    assert message in run.output
+    assert {name: get_host(name).check_output(SNAPSHOT) for name in NAMES} == before
+
+
 def test_a_bad_nginx_directive_never_reaches_nginx(code: Path) -> None:
     before = {name: get_host(name).check_output(SNAPSHOT) for name in NAMES}
     run = playbook(apps(code), "-e", '{"nginx_site_extra_directives": ["bogus_directive on;"]}')
@@ -457,10 +474,13 @@ def test_git_source_follows_its_version(code: Path) -> None:
 
 def test_app_from_packages_only(code: Path) -> None:
     app = {"name": "werkzeug", "mount": "/wz", "module": "werkzeug.testapp:test_app", "packages": ["werkzeug>=3,<4"]}
-    deploy(apps(code, ping=PING2) + [app], *APPS_ONLY)
+    # built with pip, the fallback to the default uv
+    deploy(apps(code, ping=PING2) + [app], *APPS_ONLY, "-e", "apps_python_installer=pip")
     for name in NAMES:
         response = http(get_host(name), "/wz/")
         assert response.status == 200 and "Werkzeug" in response.body
+        venv = get_host(name).file("/srv/appmount/werkzeug/current/venv/pyvenv.cfg").content_string
+        assert "home = /usr/bin" in venv and "uv =" not in venv
 
 
 TEST_APPS = PROJECT / "tests" / "integration" / "apps"

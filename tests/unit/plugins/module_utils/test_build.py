@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ansible_collections.appmount.wsgi.plugins.module_utils import build, releases
+from ansible_collections.appmount.wsgi.plugins.module_utils import build, installer
 from ansible_collections.appmount.wsgi.plugins.module_utils.build import Builder
 from ansible_collections.appmount.wsgi.plugins.module_utils.releases import Settings, build_release
 from ansible_collections.appmount.wsgi.plugins.module_utils.runner import Run
@@ -28,7 +28,7 @@ def test_builds_run_at_once_bounded_by_the_jobs(new_run: Callable[..., Run], tmp
     """Five builds, two jobs: two at a time, never more, each result with its own app."""
     lock, running, most = threading.Lock(), [0], [0]
 
-    def fake_build(run: Run, app: Any, rid: str, cid: str, settings: Settings) -> bool:
+    def fake_build(run: Run, app: Any, rid: str, cid: str, settings: Settings, *_installer: Any) -> bool:
         with lock:
             running[0] += 1
             most[0] = max(most[0], running[0])
@@ -60,7 +60,7 @@ def test_a_command_that_cannot_run_is_the_apps_error(new_run: Callable[..., Run]
     """An OSError (a fork refused, a missing executable) in a build thread: the app's error, not the module's."""
     run = new_run()
     (tmp_path / "blog" / "releases").mkdir(parents=True)
-    monkeypatch.setattr(releases, "PIP_WHEELS", str(tmp_path / "no-such-wheel-*.whl"))
+    monkeypatch.setattr(installer, "PIP_WHEELS", str(tmp_path / "no-such-wheel-*.whl"))
 
     def refused(argv: list[str], **_kwargs: Any) -> Any:
         raise OSError(12, "Cannot allocate memory")
@@ -82,7 +82,7 @@ def test_a_venv_that_cannot_be_made_is_the_apps_error_alone(new_run: Callable[..
     run = new_run()
     app = app_of(tmp_path, "blog")
     (tmp_path / "blog" / "releases").mkdir(parents=True)
-    monkeypatch.setattr(releases, "PIP_WHEELS", str(tmp_path / "no-such-wheel-*.whl"))
+    monkeypatch.setattr(installer, "PIP_WHEELS", str(tmp_path / "no-such-wheel-*.whl"))
 
     def failing(argv: list[str], **_kwargs: Any) -> Any:
         return subprocess.CompletedProcess(argv, 1, "", "Error: no space left on device")
@@ -103,7 +103,7 @@ def test_the_venv_has_no_pip_when_debians_wheel_is_there(new_run: Callable[..., 
     (tmp_path / "blog" / "releases").mkdir(parents=True)
     wheel = tmp_path / "pip-23.0.1-py3-none-any.whl"
     wheel.write_text("")
-    monkeypatch.setattr(releases, "PIP_WHEELS", str(tmp_path / "pip-*.whl"))
+    monkeypatch.setattr(installer, "PIP_WHEELS", str(tmp_path / "pip-*.whl"))
     calls: list[list[str]] = []
 
     def record(argv: list[str], **_kwargs: Any) -> Any:
