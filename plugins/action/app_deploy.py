@@ -18,21 +18,12 @@ import tempfile
 from collections.abc import Iterator
 from typing import Any, cast
 
-from ansible import constants as C
 from ansible.errors import AnsibleActionFail
-from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.appmount.wsgi.plugins.module_utils import envfile
 from ansible_collections.appmount.wsgi.plugins.module_utils.app import App
-
-try:  # ansible-core >= 2.19 only templates strings marked as trusted
-    from ansible.template import trust_as_template
-except ImportError:  # pragma: no cover - older ansible-core
-
-    def trust_as_template(value: str) -> str:  # type: ignore[misc,unused-ignore]
-        return value
-
+from ansible_collections.appmount.wsgi.plugins.plugin_utils.render import render
 
 MODULE = "appmount.wsgi.app_deploy"
 ENV_HEADER = ("# appmount.wsgi: the environment of app {name}, read by systemd (EnvironmentFile=),\n"
@@ -80,24 +71,8 @@ class ActionModule(ActionBase):
     _VALID_ARGS = frozenset(("apps", "templates", "files", "keep_releases", "rollback", "nginx_apply",
                              "run_once_hooks", "sites", "build_jobs", "uv_version", "uv_dir"))
 
-    def read_text(self, path: str) -> str:
-        """A template's text (decrypted when vaulted)."""
-        if hasattr(self._loader, "get_text_file_contents"):  # ansible-core >= 2.19
-            return cast(str, self._loader.get_text_file_contents(path))
-        real = self._loader.get_real_file(path)  # older: what the template action of 2.18 does
-        try:
-            with open(real, "rb") as handle:
-                return cast(str, to_text(handle.read(), errors="surrogate_or_strict"))
-        finally:
-            self._loader.cleanup_tmp_file(real)
-
     def render(self, template: str, task_vars: dict[str, Any], item: App | dict[str, Any] | None = None) -> str:
-        path = self._find_needle("templates", template)
-        source = trust_as_template(self.read_text(path))
-        variables = dict(task_vars, item=item)
-        variables.setdefault("ansible_managed", C.config.get_config_value("DEFAULT_MANAGED_STR"))
-        templar = self._templar.copy_with_new_env(available_variables=variables)
-        return templar.template(source, escape_backslashes=False) or ""
+        return render(self, template, task_vars, item=item)
 
     def prepare(self, apps: list[App], templates: dict[str, str], task_vars: dict[str, Any]) -> None:
         for app in apps:

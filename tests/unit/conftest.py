@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -153,6 +154,27 @@ def new_run() -> Callable[..., Run]:
         return Run(FakeModule(check))
 
     return make
+
+
+APPLY = REPO_ROOT / "roles/nginx/templates/usr/local/sbin/appmount-nginx-apply.j2"
+
+
+@pytest.fixture
+def apply(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The nginx role's apply script, rendered, with stand-ins for ``nginx`` (``tmp_path/nginx-says`` holds what
+    ``nginx -t`` prints and whether it fails) and ``systemctl`` (it records its arguments) first on PATH."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "appmount-nginx-apply"
+    script.write_text(APPLY.read_text().replace("{{ ansible_managed | comment }}", "# rendered by the test"))
+    (bin_dir / "nginx").write_text(f"#!/bin/sh\ncat {tmp_path}/nginx-says >&2\n"
+                                   f"! grep -q emerg {tmp_path}/nginx-says\n")
+    (bin_dir / "systemctl").write_text(f"#!/bin/sh\necho \"$@\" >> {tmp_path}/systemctl-calls\n")
+    for tool in bin_dir.iterdir():
+        tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    (tmp_path / "nginx-says").write_text("nginx: the configuration file syntax is ok\n")
+    return script
 
 
 @pytest.fixture(scope="session")

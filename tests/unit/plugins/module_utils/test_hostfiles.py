@@ -107,27 +107,6 @@ def test_mkdir_for_an_account_to_be_created_is_a_change(new_run: Callable[..., R
     assert files.run.changed and not (tmp_path / "data").exists()
 
 
-APPLY = Path(__file__).resolve().parents[4] / "roles/nginx/templates/usr/local/sbin/appmount-nginx-apply.j2"
-
-
-@pytest.fixture
-def apply(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The nginx role's apply script, rendered, with stand-ins for ``nginx`` (``tmp_path/nginx-says`` holds what
-    ``nginx -t`` prints and whether it fails) and ``systemctl`` (it records its arguments) first on PATH."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    script = bin_dir / "appmount-nginx-apply"
-    script.write_text(APPLY.read_text().replace("{{ ansible_managed | comment }}", "# rendered by the test"))
-    (bin_dir / "nginx").write_text(f"#!/bin/sh\ncat {tmp_path}/nginx-says >&2\n"
-                                   f"! grep -q emerg {tmp_path}/nginx-says\n")
-    (bin_dir / "systemctl").write_text(f"#!/bin/sh\necho \"$@\" >> {tmp_path}/systemctl-calls\n")
-    for tool in bin_dir.iterdir():
-        tool.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
-    (tmp_path / "nginx-says").write_text("nginx: the configuration file syntax is ok\n")
-    return script
-
-
 def test_a_refused_nginx_configuration_puts_every_file_of_the_run_back(
         new_run: Callable[..., Run], tmp_path: Path, apply: Path) -> None:
     etc = tmp_path / "etc"

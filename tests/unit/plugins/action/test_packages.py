@@ -1,0 +1,59 @@
+"""appmount.wsgi.packages: dpkg-query through the connection, apt only for what dpkg does not show installed."""
+
+from __future__ import annotations
+
+from typing import Any
+from unittest import mock
+
+import pytest
+
+from ansible_collections.appmount.wsgi.plugins.action.packages import ActionModule, missing
+
+DPKG = "nginx ii \nssl-cert hi \nuwsgi rc \n"  # held counts as installed; removed with its config does not
+
+
+def test_missing_reads_the_status_dpkg_query_prints() -> None:
+    assert missing(["nginx", "ssl-cert"], DPKG) == []
+    assert missing(["nginx", "uwsgi", "git"], DPKG) == ["uwsgi", "git"]  # git: unknown to dpkg, no line at all
+    assert missing(["nginx"], "nginx iU \n") == ["nginx"]  # unpacked, not configured
+
+
+def action(args: dict[str, Any], stdout: str) -> tuple[ActionModule, mock.Mock, mock.Mock]:
+    task = mock.Mock(args=args, async_val=0, check_mode=False, diff=False, environment=None)
+    plugin = ActionModule(task, mock.Mock(), mock.Mock(), loader=None, templar=None, shared_loader_obj=None)
+    query = mock.Mock(return_value={"rc": 0, "stdout": stdout, "stderr": ""})
+    apt = mock.Mock(return_value={"changed": True})
+    plugin._low_level_execute_command = query  # type: ignore[method-assign]
+    plugin._execute_module = apt  # type: ignore[method-assign]
+    return plugin, query, apt
+
+
+def test_installed_packages_cost_one_query_and_no_apt() -> None:
+    plugin, query, apt = action({"name": ["nginx", "ssl-cert"], "update_cache": True, "cache_valid_time": 3600}, DPKG)
+    assert plugin.run(task_vars={}) == {"changed": False, "missing": []}
+    command = query.call_args.args[0]
+    assert command.startswith("dpkg-query --show ") and command.endswith(" -- nginx ssl-cert")
+    apt.assert_not_called()
+
+
+def test_a_missing_package_runs_apt_with_every_name() -> None:
+    plugin, _query, apt = action({"name": ["nginx", "git"], "update_cache": True, "cache_valid_time": 3600}, DPKG)
+    result = plugin.run(task_vars={})
+    assert result["changed"] is True and result["missing"] == ["git"]
+    assert apt.call_args.args[0] == "ansible.builtin.apt"
+    assert apt.call_args.kwargs["module_args"] == {"name": ["nginx", "git"], "state": "present", "update_cache": True,
+                                                   "cache_valid_time": 3600}
+
+
+def test_a_name_that_is_not_a_plain_package_goes_to_apt_unasked() -> None:
+    plugin, query, apt = action({"name": ["nginx=1.22*"]}, DPKG)
+    assert plugin.run(task_vars={})["missing"] == ["nginx=1.22*"]
+    query.assert_not_called()
+    assert apt.call_args.kwargs["module_args"]["name"] == ["nginx=1.22*"]
+
+
+@pytest.mark.parametrize("name", [[], "", [1]])
+def test_no_names_is_refused(name: Any) -> None:
+    plugin, _query, _apt = action({"name": name}, DPKG)
+    with pytest.raises(Exception, match="name must be a non-empty list of package names"):
+        plugin.run(task_vars={})
