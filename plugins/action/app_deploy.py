@@ -121,15 +121,14 @@ class ActionModule(ActionBase):
                 files += [{"path": f"{site['locations_dir']}/locations-enabled/_default.conf", "mode": "0644",
                            "kind": "nginx", "content": self.render(templates["nginx_default"], task_vars, site)}
                           for site in args.get("sites") or []]
-            if any(app["code"]["kind"] == "path" for app in apps):
-                probe = self._execute_module(MODULE, module_args=dict(common, apps=apps, probe=True),
-                                             task_vars=task_vars)
-                if probe.get("failed"):
-                    return dict(result, **probe)
-                if not self._task.check_mode:
-                    self.send_archives(apps, set(probe.get("missing", [])))
-            result.update(self._execute_module(MODULE, module_args=dict(common, apps=apps, files=files),
-                                               task_vars=task_vars))
+            done = self._execute_module(MODULE, module_args=dict(common, apps=apps, files=files), task_vars=task_vars)
+            if done.get("missing") and not done.get("failed"):  # nothing done: their code first, then the run
+                self.send_archives(apps, set(done["missing"]))
+                done = self._execute_module(MODULE, module_args=dict(common, apps=apps, files=files),
+                                            task_vars=task_vars)
+                if done.get("missing") and not done.get("failed"):
+                    raise AnsibleActionFail(f"the code of {', '.join(done['missing'])} did not reach the host")
+            result.update(done)
         finally:
             self._remove_tmp_path(self._connection._shell.tmpdir)
         return result

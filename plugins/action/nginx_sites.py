@@ -12,7 +12,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.appmount.wsgi.plugins.plugin_utils.render import render
 
 MODULE = "appmount.wsgi.nginx_sites"
-PASSED = ("available_dir", "enabled_dir", "marker", "gone", "absent", "apply")
+PASSED = ("available_dir", "enabled_dir", "marker", "gone", "absent", "directories", "apply")
 
 
 class ActionModule(ActionBase):
@@ -26,9 +26,9 @@ class ActionModule(ActionBase):
         sites = args.get("sites") or []
         if sites and not args.get("site_src"):
             raise AnsibleActionFail("site_src is required with sites")
-        files = [{"path": entry["dest"], "mode": entry.get("mode", "0644"),
+        files = [{"path": entry["dest"], "mode": entry.get("mode", "0644"), "kind": entry.get("kind", "nginx"),
                   "content": render(self, entry["src"], task_vars)} for entry in args.get("files") or []]
-        files += [{"path": f"{args.get('available_dir')}/{site['name']}.conf", "mode": "0644",
+        files += [{"path": f"{args.get('available_dir')}/{site['name']}.conf", "mode": "0644", "kind": "nginx",
                    "content": render(self, args["site_src"], task_vars, site=site)} for site in sites]
         module_args = {key: args[key] for key in PASSED if key in args}
         module_args.update(files=files, sites=[site["name"] for site in sites])

@@ -30,9 +30,10 @@ def content_of(app: App, kind: str) -> str:
 
 
 def missing_releases(apps: list[App]) -> list[str]:
-    """Names of the present apps with code from the controller whose release does not exist yet."""
+    """Names of the present apps with code from the controller whose release does not exist yet and whose code was
+    not sent (``code.archive``)."""
     return [app["name"] for app in apps if app["state"] == "present" and app["code"]["kind"] == "path"
-            and not has_release(app["home"], release_id(app, app["code"]["id"]))]
+            and not app["code"].get("archive") and not has_release(app["home"], release_id(app, app["code"]["id"]))]
 
 
 class Builder:

@@ -42,10 +42,6 @@ options:
     description: Releases kept per app, the current one included (the role's I(apps_keep_releases)).
     type: int
     required: true
-  probe:
-    description: Only report which apps lack the release for their C(code.id) (used by the action plugin).
-    type: bool
-    default: false
   rollback:
     description: Name of one app to switch back to its previous release (nothing else is done).
     type: str
@@ -93,9 +89,11 @@ nginx_changed:
   type: bool
   returned: always
 missing:
-  description: With I(probe), names of apps whose release does not exist yet.
+  description:
+    - Apps with code from the controller whose release does not exist and whose C(code.archive) was not sent - the
+      run stopped before any change (except in check mode); the action plugin sends their code and runs it again.
   type: list
-  returned: when probe
+  returned: when code is missing
 """
 
 import os
@@ -259,7 +257,7 @@ def main() -> None:
         argument_spec={
             "apps": {"type": "list", "elements": "dict", "required": True},
             "files": {"type": "list", "elements": "dict", "default": []},
-            "keep_releases": {"type": "int", "required": True}, "probe": {"type": "bool", "default": False},
+            "keep_releases": {"type": "int", "required": True},
             "rollback": {"type": "str"}, "nginx_apply": {"type": "path"},
             "run_once_hooks": {"type": "bool", "default": True}, "build_jobs": {"type": "int", "default": 0},
             "uv_version": {"type": "str"}, "uv_dir": {"type": "path"},
@@ -272,8 +270,9 @@ def main() -> None:
     deployer = Deployer(module, params["nginx_apply"], params["run_once_hooks"], params["build_jobs"], uv)
     run = deployer.run
     apps: list[App] = module.params["apps"]
-    if module.params["probe"]:
-        module.exit_json(changed=False, missing=missing_releases(apps))
+    missing = [] if module.check_mode or module.params["rollback"] else missing_releases(apps)
+    if missing:  # a first call: nothing is done until the action plugin has sent their code
+        module.exit_json(changed=False, missing=missing)
     if module.params["rollback"]:
         target = [a for a in apps if a["name"] == module.params["rollback"]]
         if not target:

@@ -23,8 +23,10 @@ description:
 options:
   files:
     description:
-      - Files to write - C(path), C(content), C(mode). The action plugin takes C(src) (a template of the role),
-        C(dest) and optionally C(mode) (C(0644)), and renders them.
+      - Files to write - C(path), C(content), C(mode), C(kind). The action plugin takes C(src) (a template of the
+        role), C(dest) and optionally C(mode) (C(0644)) and C(kind), and renders them.
+      - A file of C(kind=nginx) (the default) is read by nginx - put back when nginx refuses the run's configuration;
+        any other kind (the apply script itself) is written first and stays.
     type: list
     elements: dict
     default: []
@@ -51,6 +53,11 @@ options:
     description: Paths removed with a site no longer listed, C({name}) standing for its name (its link and file first).
     type: list
     elements: str
+    default: []
+  directories:
+    description: Directories that must exist, root-owned, mode 0755 (the webroot of ACME challenges).
+    type: list
+    elements: path
     default: []
   absent:
     description: Files, links or directories that must not exist (a directory is not put back when nginx refuses).
@@ -123,6 +130,7 @@ def main() -> None:
             "marker": {"type": "str", "required": True},
             "gone": {"type": "list", "elements": "str", "default": []},
             "absent": {"type": "list", "elements": "path", "default": []},
+            "directories": {"type": "list", "elements": "path", "default": []},
             "apply": {"type": "path", "required": True},
         },
         supports_check_mode=True,
@@ -130,8 +138,11 @@ def main() -> None:
     params = module.params
     run = Run(module)
     files = HostFiles(run)
-    for entry in params["files"]:
-        files.write(entry["path"], entry["content"], int(entry["mode"], 8), NGINX)
+    for path in params["directories"]:
+        files.mkdir(path)
+    ordered = sorted(params["files"], key=lambda entry: entry.get("kind", NGINX) == NGINX)  # the others first
+    for entry in ordered:
+        files.write(entry["path"], entry["content"], int(entry["mode"], 8), entry.get("kind", NGINX))
     for name in params["sites"]:
         files.link(f"{params['enabled_dir']}/{name}.conf", f"{params['available_dir']}/{name}.conf", NGINX)
     for path in params["absent"]:

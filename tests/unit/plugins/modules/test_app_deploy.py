@@ -126,7 +126,9 @@ def test_a_deploy_is_idempotent_and_an_absent_app_leaves_nothing(tmp_path: Path,
         assert not os.path.lexists(path), path
 
 
-def test_probe_names_the_apps_whose_release_is_missing(tmp_path: Path, main: Callable[..., dict[str, Any]]) -> None:
+def test_a_release_whose_code_was_not_sent_stops_the_run_before_any_change(
+        tmp_path: Path, main: Callable[..., dict[str, Any]]) -> None:
+    """The action plugin's first call: the apps whose code it must send are named, and nothing is done."""
     built = record(tmp_path, source={"path": "/ctl/blog"})
     built["code"]["id"] = "c1"
     rid = release_id(built, "c1")
@@ -135,8 +137,10 @@ def test_probe_names_the_apps_whose_release_is_missing(tmp_path: Path, main: Cal
     missing = dict(built, name="wiki", home=str(tmp_path / "srv" / "wiki"))
     disabled = dict(missing, name="off", state="disabled")
     git = dict(missing, name="git", code={"kind": "git", "repo": "https://example.org/x", "version": "HEAD"})
-    result = main(apps=[built, missing, disabled, git], probe=True)
+    result = main(apps=[built, missing, disabled, git])
     assert (result["changed"], result["missing"]) == (False, ["wiki"])
+    assert not os.path.exists(missing["home"]) and not os.path.exists(built["uwsgi_ini"])
+    assert "missing" not in main(check=True, apps=[built, missing, disabled])  # check mode builds nothing anyway
 
 
 def test_rollback_of_an_unknown_app_fails(tmp_path: Path, main: Callable[..., dict[str, Any]]) -> None:

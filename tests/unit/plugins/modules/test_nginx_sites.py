@@ -71,6 +71,18 @@ def test_a_site_no_longer_listed_goes_with_its_paths_and_other_files_stay(main: 
     assert os.listdir(etc / "sites-enabled") == ["main.conf"] and not (etc / "appmount" / "sites" / "tools").exists()
 
 
+def test_the_script_and_the_directories_come_first_and_stay_when_nginx_refuses(
+        main: Callable[..., dict[str, Any]], etc: Path, tmp_path: Path) -> None:
+    """The apply script is written before the sites it tests, and is not put back with them."""
+    (tmp_path / "nginx-says").write_text('nginx: [emerg] unknown directive "bogus"\n')
+    script = {"path": f"{etc}/apply-v2", "content": "#!/bin/sh\n", "mode": "0755", "kind": "script"}
+    site = {"path": f"{etc}/sites-available/main.conf", "content": "bogus;\n", "mode": "0644", "kind": "nginx"}
+    result = main(files=[site, script], directories=[f"{etc}/acme/.well-known/acme-challenge"])
+    assert result["failed"] is True and not (etc / "sites-available" / "main.conf").exists()
+    assert (etc / "apply-v2").read_text() == "#!/bin/sh\n" and (etc / "apply-v2").stat().st_mode & 0o777 == 0o755
+    assert (etc / "acme" / ".well-known" / "acme-challenge").is_dir()
+
+
 def test_a_configuration_nginx_refuses_is_put_back(main: Callable[..., dict[str, Any]], etc: Path,
                                                    tmp_path: Path) -> None:
     main(sites=("main", "tools"))
