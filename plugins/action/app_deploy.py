@@ -23,7 +23,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.appmount.wsgi.plugins.module_utils import envfile
 from ansible_collections.appmount.wsgi.plugins.module_utils.app import App
-from ansible_collections.appmount.wsgi.plugins.plugin_utils.render import render
+from ansible_collections.appmount.wsgi.plugins.plugin_utils.render import read_text, render
 
 MODULE = "appmount.wsgi.app_deploy"
 ENV_HEADER = ("# appmount.wsgi: the environment of app {name}, read by systemd (EnvironmentFile=),\n"
@@ -116,7 +116,7 @@ class ActionModule(ActionBase):
             self.prepare(apps, templates, task_vars)
             files = [{"path": f["path"], "mode": f.get("mode", "0644"), "kind": f.get("kind", "nginx"),
                       "content": self.render(f["template"], task_vars) if "template" in f
-                      else self.read_text(self._find_needle("files", f["src"]))} for f in args.get("files") or []]
+                      else read_text(self, self._find_needle("files", f["src"]))} for f in args.get("files") or []]
             if "nginx_default" in templates:  # each site's answer outside its apps, in its locations directory
                 files += [{"path": f"{site['locations_dir']}/locations-enabled/_default.conf", "mode": "0644",
                            "kind": "nginx", "content": self.render(templates["nginx_default"], task_vars, site)}
