@@ -32,10 +32,10 @@ class ActionModule(ActionBase):
         names = self._task.args.get("name")
         if isinstance(names, str):
             names = [part.strip() for part in names.split(",") if part.strip()]
-        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-            raise AnsibleActionFail(f"name must be a non-empty list of package names, got {names!r}")
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise AnsibleActionFail(f"name must be a list of package names, got {names!r}")
         todo = list(names)  # a name that is not a plain package name: apt decides
-        if all(PLAIN_NAME.match(name) for name in names):
+        if names and all(PLAIN_NAME.match(name) for name in names):
             query = self._low_level_execute_command(QUERY + " ".join(shlex.quote(name) for name in names))
             todo = missing(names, query.get("stdout", ""))  # dpkg-query exits 1 for a package it does not know
         if not todo:

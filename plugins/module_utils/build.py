@@ -92,6 +92,7 @@ class Builder:
         import test are mostly CPU)."""
         if not builds:
             return []
+        os.umask(0o022)  # the releases (and uv's cache, whose files are linked into every venv) readable by the apps
         installer = self.installer()
 
         def one(build: tuple[App, str, str, Settings]) -> bool:

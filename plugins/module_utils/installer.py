@@ -18,10 +18,11 @@ from ansible_collections.appmount.wsgi.plugins.module_utils.runner import Run
 # which saves ensurepip's install of pip and setuptools into every release (2.3 of 3.2 s for a Flask app)
 PIP_WHEELS = "/usr/share/python-wheels/pip-*.whl"
 PYTHON = "/usr/bin/python3"
-# pip's configuration files that name where packages come from; uv reads its own (/etc/uv/uv.toml), never these
-PIP_CONFIGS = ("/etc/pip.conf", "/etc/xdg/pip/pip.conf")
-PIP_SOURCES = ("index-url", "extra-index-url", "find-links", "no-index")
-UV_CONFIG = "/etc/uv/uv.toml"
+# What tells pip where packages come from, or how to reach them; uv reads none of it, only its own files
+PIP_CONFIGS = ("/etc/pip.conf", "/etc/xdg/pip/pip.conf", "~/.config/pip/pip.conf", "~/.pip/pip.conf")
+PIP_SOURCES = ("index-url", "extra-index-url", "find-links", "no-index", "proxy", "client-cert", "cert")
+SYSTEM_CERTS = "/etc/ssl/certs/"  # a pip `cert` there is the system's CA store, which uv reads too
+UV_CONFIGS = ("/etc/uv/uv.toml", "/etc/xdg/uv/uv.toml", "~/.config/uv/uv.toml")
 UV_TIMEOUT_S = 600
 
 
@@ -64,44 +65,58 @@ def pip_wheel() -> str | None:
 
 
 def pip_sources() -> str | None:
-    """The first pip configuration file that says where packages come from, when uv has no configuration of its own
-    (uv would ignore it and use PyPI)."""
-    if os.path.exists(UV_CONFIG):
+    """What says, for pip, where packages come from or how to reach them (a configuration file, or an environment
+    variable of the module), when uv has no configuration of its own: uv would ignore it and use PyPI directly."""
+    if any(os.path.exists(os.path.expanduser(path)) for path in UV_CONFIGS):
         return None
-    for path in PIP_CONFIGS:
+    for key in PIP_SOURCES:
+        variable = "PIP_" + key.upper().replace("-", "_")
+        if os.environ.get(variable) and not (key == "cert" and os.environ[variable].startswith(SYSTEM_CERTS)):
+            return f"the environment variable {variable}"
+    paths = [os.path.expanduser(path) for path in PIP_CONFIGS] + [os.environ.get("PIP_CONFIG_FILE") or ""]
+    for path in filter(os.path.isfile, paths):
         parser = configparser.ConfigParser(interpolation=None)
         try:
             parser.read(path, encoding="utf-8")
         except (configparser.Error, UnicodeDecodeError):
             return path  # pip would refuse it too; uv would not look
-        if any(parser.has_option(section, key) for section in parser.sections() for key in PIP_SOURCES):
-            return path
+        for section in parser.sections():
+            for key, value in parser.items(section):
+                key = key.replace("_", "-")
+                if key in PIP_SOURCES and not (key == "cert" and value.strip().startswith(SYSTEM_CERTS)):
+                    return path
     return None
 
 
 def uv_installer(run: Run, tools: str, version: str) -> Installer:
     """uv ``version`` from ``tools``/uv-VERSION, installed there (from the host's package index, with Debian's pip)
-    when missing; pip, with a warning, when uv cannot serve this host. Other versions of uv there are removed."""
+    when missing; pip, with a warning, when uv cannot serve this host. Other versions of uv there are removed once
+    this one is installed."""
     where = pip_sources()
     if where:
-        run.warn(f"{where} sets where pip finds packages and uv does not read it: releases are built with pip. "
-                 f"Give uv the same settings in {UV_CONFIG}, or set apps_python_installer: pip.")
+        run.warn(f"{where} tells pip where or how to get packages, and uv does not read it: releases are built with "
+                 f"pip. Give uv the same settings in {UV_CONFIGS[0]}, or set apps_python_installer: pip.")
         return PIP
     home = f"{tools}/uv-{version}"
     uv = Installer(f"{home}/bin/uv", f"{tools}/cache")
-    if os.access(uv.uv or "", os.X_OK):
+    if os.access(uv.uv or "", os.X_OK):  # home appears only complete (renamed into place below)
         return uv
     os.makedirs(tools, 0o755, exist_ok=True)
-    for old in glob.glob(f"{tools}/uv-*"):
-        shutil.rmtree(old, ignore_errors=True)
-    for argv in (PIP.venv(home), PIP.install(home, [f"uv=={version}"])):
+    staging = f"{home}.new"
+    shutil.rmtree(staging, ignore_errors=True)
+    for argv in (PIP.venv(staging), PIP.install(staging, [f"uv=={version}"])):
         try:
             proc = run.run(argv, stdin=subprocess.DEVNULL, timeout=UV_TIMEOUT_S)
         except (OSError, subprocess.TimeoutExpired) as exc:
             proc = subprocess.CompletedProcess(argv, 1, "", str(exc))
         if proc.returncode != 0:
-            shutil.rmtree(home, ignore_errors=True)
+            shutil.rmtree(staging, ignore_errors=True)
             run.warn(f"uv {version} could not be installed in {home}: releases are built with pip.\n"
                      f"{(proc.stderr or proc.stdout).strip()}")
             return PIP
+    shutil.rmtree(home, ignore_errors=True)
+    os.rename(staging, home)
+    for old in glob.glob(f"{tools}/uv-*"):  # other versions, once this one is in place
+        if old != home:
+            shutil.rmtree(old, ignore_errors=True)
     return uv

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: nginx_sites
 short_description: The nginx sites of a host in one run, tested by nginx before they stay
-version_added: 0.4.0
+version_added: 0.1.0
 author: appmount.wsgi maintainers (@appmount)
 description:
   - Used by the C(appmount.wsgi.nginx) role, through the action plugin of the same name, which renders I(files) and
@@ -50,7 +50,9 @@ options:
     type: str
     required: true
   gone:
-    description: Paths removed with a site no longer listed, C({name}) standing for its name (its link and file first).
+    description:
+      - Paths removed with a site no longer listed, C({name}) standing for its name. Its files and links are put back
+        if nginx refuses the run; its directories (certificates, app locations) go only once nginx accepted it.
     type: list
     elements: str
     default: []
@@ -60,7 +62,7 @@ options:
     elements: path
     default: []
   absent:
-    description: Files, links or directories that must not exist (a directory is not put back when nginx refuses).
+    description: Files, links or directories that must not exist (a directory goes only once nginx accepted the run).
     type: list
     elements: path
     default: []
@@ -115,9 +117,14 @@ def listed_elsewhere(available_dir: str, marker: str, sites: list[str]) -> list[
     return gone
 
 
-def drop(files: HostFiles, path: str) -> None:
-    """Remove ``path``; a file or link is put back if nginx refuses the run's configuration, a directory is not."""
-    files.remove(path, "" if os.path.isdir(path) and not os.path.islink(path) else NGINX)
+def drop(files: HostFiles, path: str, later: list[str]) -> None:
+    """Remove the file or link ``path`` (put back if nginx refuses the run's configuration); a directory (a gone
+    site's certificates or app locations, which the apply script cannot put back) is left for ``later``, once nginx
+    has accepted the run."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        later.append(path)
+    else:
+        files.remove(path, NGINX)
 
 
 def main() -> None:
@@ -145,14 +152,17 @@ def main() -> None:
         files.write(entry["path"], entry["content"], int(entry["mode"], 8), entry.get("kind", NGINX))
     for name in params["sites"]:
         files.link(f"{params['enabled_dir']}/{name}.conf", f"{params['available_dir']}/{name}.conf", NGINX)
+    later: list[str] = []
     for path in params["absent"]:
-        drop(files, path)
+        drop(files, path, later)
     gone = listed_elsewhere(params["available_dir"], params["marker"], params["sites"])
     for name in gone:
         for path in params["gone"]:
-            drop(files, path.replace("{name}", name))
+            drop(files, path.replace("{name}", name), later)
     if files.nginx_changed and not run.check:
         files.test_nginx(params["apply"])
+    for path in later:
+        files.remove(path)
     result = {"changed": run.changed, "removed_sites": gone}
     if module._diff:
         result["diff"] = run.diffs

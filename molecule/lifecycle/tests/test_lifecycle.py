@@ -120,7 +120,7 @@ def test_refused_input_changes_nothing(code: Path, case: str) -> None:
 BAD_SETTINGS = {
     "apps_build_jobs": ("-1", "apps_build_jobs -1 is invalid; allowed: 0 (one build per core of the host) or more"),
     "apps_uv_version": ("latest", "apps_uv_version latest is invalid; allowed: a release of uv, e.g. 0.13.9"),
-    "apps_python_installer": ("conda", "apps_python_installer must be one of: uv, pip, got: conda"),
+    "apps_python_installer": ("conda", "apps_python_installer conda is invalid; allowed: uv or pip"),
 }
 
 

@@ -52,8 +52,16 @@ def test_a_name_that_is_not_a_plain_package_goes_to_apt_unasked() -> None:
     assert apt.call_args.kwargs["module_args"]["name"] == ["nginx=1.22*"]
 
 
-@pytest.mark.parametrize("name", [[], "", [1]])
-def test_no_names_is_refused(name: Any) -> None:
+@pytest.mark.parametrize("name", [{"nginx": 1}, [1]])
+def test_names_that_are_not_a_list_of_strings_are_refused(name: Any) -> None:
     plugin, _query, _apt = action({"name": name}, DPKG)
-    with pytest.raises(Exception, match="name must be a non-empty list of package names"):
+    with pytest.raises(Exception, match="name must be a list of package names"):
         plugin.run(task_vars={})
+
+
+@pytest.mark.parametrize("name", [[], ""])
+def test_no_names_is_nothing_to_do(name: Any) -> None:
+    plugin, query, apt = action({"name": name}, DPKG)
+    assert plugin.run(task_vars={}) == {"changed": False, "missing": []}
+    query.assert_not_called()
+    apt.assert_not_called()

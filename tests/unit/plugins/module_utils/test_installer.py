@@ -19,11 +19,13 @@ from ansible_collections.appmount.wsgi.plugins.module_utils.runner import Run
 
 @pytest.fixture
 def configs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """pip's and uv's configuration files live in ``tmp_path/etc`` (none exists at first)."""
+    """pip's and uv's configuration files live in ``tmp_path/etc`` (none exists at first); no PIP_ variable is set."""
     etc = tmp_path / "etc"
     (etc / "uv").mkdir(parents=True)
     monkeypatch.setattr(installer, "PIP_CONFIGS", (str(etc / "pip.conf"), str(etc / "xdg-pip.conf")))
-    monkeypatch.setattr(installer, "UV_CONFIG", str(etc / "uv" / "uv.toml"))
+    monkeypatch.setattr(installer, "UV_CONFIGS", (str(etc / "uv" / "uv.toml"), str(etc / "xdg-uv.toml")))
+    for variable in [name for name in os.environ if name.startswith("PIP_")]:
+        monkeypatch.delenv(variable)
     return etc
 
 
@@ -34,6 +36,8 @@ def recorder(run: Run, monkeypatch: pytest.MonkeyPatch, fails: str = "") -> list
     def record(argv: list[str], **kwargs: Any) -> Any:
         calls.append((argv, kwargs.get("env")))
         failed = bool(fails) and any(fails in arg for arg in argv)
+        if "venv" in argv and not failed:  # the venv exists afterwards
+            os.makedirs(argv[-1], exist_ok=True)
         return subprocess.CompletedProcess(argv, 1 if failed else 0, "", "no such version" if failed else "")
 
     monkeypatch.setattr(run, "run", record)
@@ -90,26 +94,31 @@ def test_a_missing_uv_is_installed_and_other_versions_go(new_run: Callable[..., 
     calls = recorder(run, monkeypatch)
     home = str(tools / "uv-0.13.9")
     assert uv_installer(run, str(tools), "0.13.9") == Installer(f"{home}/bin/uv", f"{tools}/cache")
-    assert [argv for argv, _env in calls] == [
-        ["/usr/bin/python3", "-m", "venv", "--without-pip", home],
-        [f"{home}/bin/python", f"{tmp_path}/pip-23.0.1-py3-none-any.whl/pip", "install", "--quiet",
+    assert [argv for argv, _env in calls] == [  # built beside, then renamed into place
+        ["/usr/bin/python3", "-m", "venv", "--without-pip", f"{home}.new"],
+        [f"{home}.new/bin/python", f"{tmp_path}/pip-23.0.1-py3-none-any.whl/pip", "install", "--quiet",
          "--disable-pip-version-check", "uv==0.13.9"]]
-    assert not (tools / "uv-0.1.0").exists()
+    assert sorted(os.listdir(tools)) == ["uv-0.13.9"]
 
 
 def test_uv_that_cannot_be_installed_leaves_pip_with_a_warning(new_run: Callable[..., Run], tmp_path: Path,
                                                                configs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tools = tmp_path / "tools"
+    (tools / "uv-0.1.0" / "bin").mkdir(parents=True)  # another version, kept until a new one is in place
     run = new_run()
     recorder(run, monkeypatch, fails="uv==")
-    assert uv_installer(run, str(tmp_path / "tools"), "0.13.9") is PIP
-    assert not (tmp_path / "tools" / "uv-0.13.9").exists()
+    assert uv_installer(run, str(tools), "0.13.9") is PIP
+    assert sorted(os.listdir(tools)) == ["uv-0.1.0"]
     assert run.warnings[0].startswith("uv 0.13.9 could not be installed in ") and "no such version" in run.warnings[0]
     assert run.errors == [] and not run.changed
 
 
 @pytest.mark.parametrize("text, uses_pip", [
     ("[global]\nindex-url = https://pypi.example.org/simple\n", True),
+    ("[global]\nindex_url = https://pypi.example.org/simple\n", True),
     ("[install]\nfind-links = /srv/wheels\n", True),
+    ("[global]\nproxy = http://proxy.example.org:3128\n", True),
+    ("[global]\ncert = /srv/private-ca.pem\n", True),
     ("[global]\ncert = /etc/ssl/certs/ca-certificates.crt\ntimeout = 60\n", False),
     ("not an ini file\n", True),
 ])
@@ -123,11 +132,23 @@ def test_a_pip_configuration_that_names_a_source_keeps_pip(new_run: Callable[...
     assert (uv_installer(run, str(tmp_path / "tools"), "0.13.9") is PIP) is uses_pip
     assert (pip_sources() == str(configs / "xdg-pip.conf")) is uses_pip
     if uses_pip:
-        assert run.warnings == [f"{configs}/xdg-pip.conf sets where pip finds packages and uv does not read it: "
-                                f"releases are built with pip. Give uv the same settings in {configs}/uv/uv.toml, or "
-                                f"set apps_python_installer: pip."]
-    (configs / "uv" / "uv.toml").write_text('index-url = "https://pypi.example.org/simple"\n')
+        assert run.warnings == [f"{configs}/xdg-pip.conf tells pip where or how to get packages, and uv does not "
+                                f"read it: releases are built with pip. Give uv the same settings in "
+                                f"{configs}/uv/uv.toml, or set apps_python_installer: pip."]
+    (configs / "xdg-uv.toml").write_text('index-url = "https://pypi.example.org/simple"\n')
     assert pip_sources() is None
+
+
+def test_pip_settings_in_the_environment_keep_pip(configs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert pip_sources() is None
+    monkeypatch.setenv("PIP_CERT", "/etc/ssl/certs/ca-certificates.crt")  # the system's store: uv reads it too
+    assert pip_sources() is None
+    monkeypatch.setenv("PIP_INDEX_URL", "https://pypi.example.org/simple")
+    assert pip_sources() == "the environment variable PIP_INDEX_URL"
+    monkeypatch.delenv("PIP_INDEX_URL")
+    (configs / "elsewhere.conf").write_text("[global]\nfind-links = /srv/wheels\n")
+    monkeypatch.setenv("PIP_CONFIG_FILE", str(configs / "elsewhere.conf"))
+    assert pip_sources() == str(configs / "elsewhere.conf")
 
 
 def test_uv_is_looked_for_only_when_something_is_built(new_run: Callable[..., Run], tmp_path: Path,

@@ -86,6 +86,7 @@ def test_the_script_and_the_directories_come_first_and_stay_when_nginx_refuses(
 def test_a_configuration_nginx_refuses_is_put_back(main: Callable[..., dict[str, Any]], etc: Path,
                                                    tmp_path: Path) -> None:
     main(sites=("main", "tools"))
+    (etc / "appmount" / "sites" / "tools").mkdir()  # the gone site's app locations: still there for its file
     before = {name: (etc / "sites-available" / name).read_text() for name in ("main.conf", "tools.conf")}
     (tmp_path / "nginx-says").write_text('nginx: [emerg] unknown directive "bogus"\n')
     result = main(sites=("main",), files=[{"path": f"{etc}/sites-available/main.conf", "content": "bogus;\n",
@@ -93,4 +94,5 @@ def test_a_configuration_nginx_refuses_is_put_back(main: Callable[..., dict[str,
     assert result["failed"] is True and result["msg"].endswith('unknown directive "bogus"')
     assert {name: (etc / "sites-available" / name).read_text() for name in before} == before
     assert os.readlink(etc / "sites-enabled" / "tools.conf") == f"{etc}/sites-available/tools.conf"
+    assert (etc / "appmount" / "sites" / "tools").is_dir()
     assert not (tmp_path / "systemctl-calls").exists()  # nothing reloaded: the role's handler never runs
