@@ -23,6 +23,15 @@ options:
     type: list
     elements: str
     required: true
+  versions:
+    description:
+      - Debian package names whose installed version to report in RV(versions), asked in the same query. They are
+        not installed when missing.
+      - A role reads the version of a program this way (the nginx role that of C(nginx-common), the apps role that of
+        C(systemd)) instead of running it.
+    type: list
+    elements: str
+    default: []
   update_cache:
     description: Passed to M(ansible.builtin.apt) when it runs.
     type: bool
@@ -50,4 +59,11 @@ missing:
   type: list
   elements: str
   returned: always
+versions:
+  description:
+    - The upstream part of the installed version (C(1.22.1) of C(1.22.1-9+deb12u2)) of each package of I(versions)
+      that is installed. A package that is not installed, also one apt would install in check mode, is left out.
+  type: dict
+  returned: always
+  sample: {"systemd": "252.39"}
 """
