@@ -18,13 +18,6 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Callable
 
-try:  # ansible-core needs it, so a controller has it; ansible-test's import check runs without it
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec, rsa
-except ImportError:  # pragma: no cover
-    x509 = serialization = ec = rsa = None  # type: ignore[assignment]
-
 from ansible_collections.appmount.wsgi.plugins.plugin_utils.appspec import role_spec, with_defaults
 from ansible_collections.appmount.wsgi.plugins.plugin_utils.refusals import collector, item_label
 
@@ -40,7 +33,12 @@ NGINX_SPEC = os.path.join(os.path.dirname(__file__), "..", "..", "roles", "nginx
 
 def certificate_problem(cert_pem: str | None, key_pem: str | None, now: datetime.datetime) -> str | None:
     """What keeps a certificate chain and key from being served, or None."""
-    if x509 is None:
+    # imported here, not with the filter file: every task that uses one of the collection's filters loads the file,
+    # and cryptography's x509 takes most of its import time
+    try:  # ansible-core needs it, so a controller has it; ansible-test's import check runs without it
+        from cryptography import x509
+        from cryptography.hazmat.primitives import serialization
+    except ImportError:  # pragma: no cover
         return "checking certificates needs the Python package cryptography on the controller"
     if cert_pem is None:
         return "tls.cert is not a file on the controller"
@@ -97,7 +95,10 @@ def _check_site(site: Mapping[str, Any], files: Mapping[str, str | None], now: d
 
 def account_key_problem(key_pem: str | None) -> str | None:
     """What keeps a key from being an ACME account key that certbot signs with, or None."""
-    if x509 is None:
+    try:  # see certificate_problem
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    except ImportError:  # pragma: no cover
         return "checking keys needs the Python package cryptography on the controller"
     if key_pem is None:
         return "tls.account_key is not a file on the controller"
