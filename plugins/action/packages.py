@@ -49,6 +49,8 @@ class ActionModule(ActionBase):
 
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         result = super().run(tmp, task_vars)
+        if "name" not in self._task.args:
+            raise AnsibleActionFail("name is required")
         names = names_arg(self._task.args, "name")
         versions = names_arg(self._task.args, "versions")
         if not all(PLAIN_NAME.match(name) for name in versions):

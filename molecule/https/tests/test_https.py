@@ -44,6 +44,18 @@ def test_http2_is_offered(host: Any) -> None:
     assert curl(host, "-k", "--http2", "https://127.0.0.1/notes/").startswith("HTTP/2 200")
 
 
+def test_http2_uses_the_syntax_of_the_installed_nginx(host: Any) -> None:
+    """`http2 on;` from nginx 1.25.1 (Debian 13), `listen ... ssl http2` before (Debian 12): the version the role
+    read from the packages query, checked against the nginx binary's own."""
+    version = host.run("nginx -v").stderr.strip().split("/")[1].split()[0]
+    site = host.file("/etc/nginx/sites-available/appmount.conf").content_string
+    if tuple(int(part) for part in version.split(".")) >= (1, 25, 1):
+        assert "    http2 on;" in site and " ssl http2" not in site
+    else:
+        assert " ssl http2" in site and "http2 on;" not in site
+    assert "deprecated" not in host.run("nginx -t").stderr
+
+
 @pytest.mark.parametrize(("version", "accepted"), [("-tls1_1", False), ("-tls1_2", True), ("-tls1_3", True)])
 def test_protocols(host: Any, version: str, accepted: bool) -> None:
     out = host.run(f"echo | openssl s_client -connect 127.0.0.1:443 {version} -cipher 'DEFAULT:@SECLEVEL=0' 2>&1")

@@ -94,3 +94,9 @@ def test_versions_must_be_plain_package_names() -> None:
     plugin, _query, _apt = action({"name": [], "versions": ["nginx=1.22*"]}, DPKG)
     with pytest.raises(Exception, match="versions must be plain package names"):
         plugin.run(task_vars={})
+
+
+def test_name_is_required() -> None:
+    plugin, _query, _apt = action({"versions": ["systemd"]}, DPKG)
+    with pytest.raises(Exception, match="name is required"):
+        plugin.run(task_vars={})
