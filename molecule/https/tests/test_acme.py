@@ -150,6 +150,8 @@ def test_removed_sites_leave_no_trace() -> None:
                          # no ACME site left: the private CA's certificates go, for certbot.service too
                          LISTENER_CA, "/etc/systemd/system/certbot.service.d/appmount.conf"):
                 assert not host.file(path).exists, f"{host.backend.name}: {path}"
+            # and systemd has forgotten the drop-in: certbot.timer's renewals no longer name the removed bundle
+            assert LISTENER_CA not in host.check_output("systemctl show -p Environment certbot.service")
             assert host.check_output("curl -sk https://127.0.0.1/tools/ping/") == "pong"
     finally:
         run = playbook(https_apps(), "-e", converge_sites())  # the ACME site makes a new order
@@ -157,5 +159,6 @@ def test_removed_sites_leave_no_trace() -> None:
     for host in hosts:
         assert host.file("/etc/nginx/sites-enabled/files.conf").is_symlink
         assert served_serial(host).startswith("serial=")
+        assert LISTENER_CA in host.check_output("systemctl show -p Environment certbot.service")
         assert not host.file("/etc/nginx/appmount/locations-enabled/ping.conf").exists  # ping moved back
         assert host.check_output(f"curl -sS --cacert {ROOT} https://{name(host)}/tools/ping/") == "pong"
