@@ -23,7 +23,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.appmount.wsgi.plugins.module_utils import envfile
 from ansible_collections.appmount.wsgi.plugins.module_utils.app import App
-from ansible_collections.appmount.wsgi.plugins.plugin_utils.render import read_text, render
+from ansible_collections.appmount.wsgi.plugins.plugin_utils.render import read_text, render, render_each
 
 MODULE = "appmount.wsgi.app_deploy"
 ENV_HEADER = ("# appmount.wsgi: the environment of app {name}, read by systemd (EnvironmentFile=),\n"
@@ -71,30 +71,28 @@ class ActionModule(ActionBase):
     _VALID_ARGS = frozenset(("apps", "templates", "files", "keep_releases", "rollback", "nginx_apply",
                              "run_once_hooks", "sites", "build_jobs", "uv_version", "uv_dir"))
 
-    def render(self, template: str, task_vars: dict[str, Any], item: App | dict[str, Any] | None = None) -> str:
-        return render(self, template, task_vars, item=item)
-
     def prepare(self, apps: list[App], templates: dict[str, str], task_vars: dict[str, Any]) -> None:
+        kept = [app for app in apps if app["state"] != "absent"]
+        ini, unit, nginx = (render_each(self, templates[kind], task_vars, kept) for kind in ("uwsgi", "unit", "nginx"))
+        for app, ini_text, unit_text, nginx_text in zip(kept, ini, unit, nginx):
+            app["files"] = [
+                # read by uWSGI itself, which runs as the app's user
+                {"path": app["uwsgi_ini"], "mode": "0640", "kind": "uwsgi", "group": app["user"], "content": ini_text},
+                # read by systemd (and the app's release hooks), never parsed by uWSGI
+                {"path": app["env_file"], "mode": "0640", "kind": "env", "group": app["user"],
+                 "content": envfile.render(app["env"], ENV_HEADER.format(name=app["name"]))},
+                {"path": app["unit_dropin"], "mode": "0644", "kind": "systemd", "content": unit_text},
+                {"path": app["nginx_conf"], "mode": "0644", "kind": "nginx", "content": nginx_text},
+            ]
+            app["links"] = [
+                {"path": app["uwsgi_enabled"], "src": app["uwsgi_ini"], "kind": "uwsgi"},
+                {"path": app["nginx_enabled"], "src": app["nginx_conf"], "kind": "nginx"},
+            ]
+        ids: dict[str, str] = {}  # apps that share their code directory hash it once
         for app in apps:
-            if app["state"] != "absent":
-                app["files"] = [
-                    # read by uWSGI itself, which runs as the app's user
-                    {"path": app["uwsgi_ini"], "mode": "0640", "kind": "uwsgi", "group": app["user"],
-                     "content": self.render(templates["uwsgi"], task_vars, app)},
-                    # read by systemd (and the app's release hooks), never parsed by uWSGI
-                    {"path": app["env_file"], "mode": "0640", "kind": "env", "group": app["user"],
-                     "content": envfile.render(app["env"], ENV_HEADER.format(name=app["name"]))},
-                    {"path": app["unit_dropin"], "mode": "0644", "kind": "systemd",
-                     "content": self.render(templates["unit"], task_vars, app)},
-                    {"path": app["nginx_conf"], "mode": "0644", "kind": "nginx",
-                     "content": self.render(templates["nginx"], task_vars, app)},
-                ]
-                app["links"] = [
-                    {"path": app["uwsgi_enabled"], "src": app["uwsgi_ini"], "kind": "uwsgi"},
-                    {"path": app["nginx_enabled"], "src": app["nginx_conf"], "kind": "nginx"},
-                ]
             if app["code"]["kind"] == "path":
-                app["code"]["id"] = code_id(app["code"]["path"])
+                path = app["code"]["path"]
+                app["code"]["id"] = ids[path] if path in ids else ids.setdefault(path, code_id(path))
 
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         task_vars = task_vars or {}
@@ -115,12 +113,13 @@ class ActionModule(ActionBase):
                 raise AnsibleActionFail("templates needs 'uwsgi', 'unit' and 'nginx'")
             self.prepare(apps, templates, task_vars)
             files = [{"path": f["path"], "mode": f.get("mode", "0644"), "kind": f.get("kind", "nginx"),
-                      "content": self.render(f["template"], task_vars) if "template" in f
+                      "content": render(self, f["template"], task_vars) if "template" in f
                       else read_text(self, self._find_needle("files", f["src"]))} for f in args.get("files") or []]
             if "nginx_default" in templates:  # each site's answer outside its apps, in its locations directory
+                sites = args.get("sites") or []
                 files += [{"path": f"{site['locations_dir']}/locations-enabled/_default.conf", "mode": "0644",
-                           "kind": "nginx", "content": self.render(templates["nginx_default"], task_vars, site)}
-                          for site in args.get("sites") or []]
+                           "kind": "nginx", "content": text}
+                          for site, text in zip(sites, render_each(self, templates["nginx_default"], task_vars, sites))]
             done = self._execute_module(MODULE, module_args=dict(common, apps=apps, files=files), task_vars=task_vars)
             if done.get("missing") and not done.get("failed"):  # nothing done: their code first, then the run
                 self.send_archives(apps, set(done["missing"]))
