@@ -74,7 +74,6 @@ leaks:
 """
 
 import functools
-from concurrent.futures import ThreadPoolExecutor
 import http.client
 import socket
 import ssl
@@ -82,6 +81,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
 
