@@ -92,7 +92,9 @@ class ActionModule(ActionBase):
         for app in apps:
             if app["code"]["kind"] == "path":
                 path = app["code"]["path"]
-                app["code"]["id"] = ids[path] if path in ids else ids.setdefault(path, code_id(path))
+                if path not in ids:
+                    ids[path] = code_id(path)
+                app["code"]["id"] = ids[path]
 
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         task_vars = task_vars or {}

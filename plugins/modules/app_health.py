@@ -223,7 +223,8 @@ def main() -> None:
         # ASKING_AT_ONCE apps at a time: idle apps (scale to zero) start side by side, not one after another
         with ThreadPoolExecutor(max_workers=ASKING_AT_ONCE) as pool:
             answers = list(pool.map(lambda a: endpoints.get(str(a.get("site")), first).ask(a["location"]), asked))
-        for app, (status[app["name"]], headers) in zip(asked, answers):
+        for app, (code, headers) in zip(asked, answers):
+            status[app["name"]] = code
             found = leaks(headers, app["mount"]) if app.get("prefix_check", True) else []
             if found:
                 leaked[app["name"]] = found
