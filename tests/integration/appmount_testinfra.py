@@ -155,9 +155,11 @@ def masters(host: Any, names: List[str]) -> Dict[str, str]:
     return {name: main_pid(host, name) for name in names}
 
 
-def journal(host: Any, name: str) -> str:
-    """What the app's unit wrote to the journal (uWSGI's log and the app's stdout and stderr)."""
-    return str(host.check_output(f"journalctl -u {unit(name)} --no-pager -o cat"))
+def journal(host: Any, name: str, since: str = "") -> str:
+    """What the app's unit wrote to the journal (uWSGI's log and the app's stdout and stderr, and systemd's lines
+    about the unit), all of it or from ``since`` (the host's ``%Y-%m-%d %H:%M:%S``) on."""
+    after = f" --since {shlex.quote(since)}" if since else ""
+    return str(host.check_output(f"journalctl -u {unit(name)}{after} --no-pager -o cat"))
 
 
 def in_journal(host: Any, name: str, text: str, timeout: int = 10) -> bool:
